@@ -1,0 +1,120 @@
+import type { ResourceLocation } from '../errors.js'
+
+/** Broker address after Dapr's URL rules (scheme aliases, default ports, userinfo split off). */
+export interface BrokerUrl {
+  /** What MQTT.js is given: `mqtt` | `mqtts` | `ws` | `wss`. */
+  protocol: 'mqtt' | 'mqtts' | 'ws' | 'wss'
+  host: string
+  port: number
+  /** Websocket path (kept, unlike daprd); `/` for TCP. */
+  path: string
+  username?: string
+  password?: string
+  /** `protocol://host:port[path]` without credentials: safe to log. */
+  redacted: string
+}
+
+/** Parsed metadata of a `pubsub.mqtt` / `pubsub.mqtt3` Component. */
+export interface MqttMetadata {
+  url: BrokerUrl
+  /** MQTT client id after template expansion; unique per process when not configured. */
+  consumerID: string
+  /** True when the user set consumerID (a stable id makes persistent sessions possible). */
+  consumerIDConfigured: boolean
+  qos: 0 | 1 | 2
+  retain: boolean
+  cleanSession: boolean
+  caCert?: string
+  clientCert?: string
+  clientKey?: string
+  /** Extension: 4 (MQTT 3.1.1, default) or 5. */
+  protocolVersion: 4 | 5
+  /** Extension: CONNACK wait, ms. */
+  connectTimeout: number
+  /** Extension: seconds, default 30 as daprd (paho) uses. */
+  keepAlive: number
+  /** Extension: MQTT 5 session expiry, seconds. */
+  sessionExpiryInterval?: number
+  /** Extension: bound on a PUBACK / SUBACK wait, ms (default 5000). */
+  publishTimeout: number
+  /** Extension: cap on QoS>=1 publishes awaiting PUBACK at once. */
+  maxInflight: number
+}
+
+/** Dapr runtime keys that may sit in a pubsub component; kept for the layers above. */
+export interface PubsubRuntimeMetadata {
+  allowedTopics?: string[]
+  protectedTopics?: string[]
+  /** app id -> topics */
+  publishingScopes?: Record<string, string[]>
+  subscriptionScopes?: Record<string, string[]>
+}
+
+export interface PubsubComponent extends ResourceLocation {
+  kind: 'Component'
+  name: string
+  type: 'pubsub.mqtt' | 'pubsub.mqtt3'
+  metadata: MqttMetadata
+  runtime: PubsubRuntimeMetadata
+  /** Component `scopes`: app ids allowed to use it (empty = all). */
+  scopes: string[]
+  /** Every metadata value after secret resolution, keys as written (for passing on). */
+  raw: Record<string, string>
+}
+
+export interface SecretStoreComponent extends ResourceLocation {
+  kind: 'Component'
+  name: string
+  type: 'secretstores.local.env' | 'secretstores.local.file'
+  raw: Record<string, string>
+}
+
+export interface RouteRule {
+  /** CEL expression; empty = always matches. */
+  match: string
+  path: string
+}
+
+export interface BulkSubscribe {
+  enabled: boolean
+  maxMessagesCount: number
+  maxAwaitDurationMs: number
+}
+
+export interface SubscriptionResource extends ResourceLocation {
+  kind: 'Subscription'
+  name: string
+  apiVersion: 'dapr.io/v1alpha1' | 'dapr.io/v2alpha1'
+  pubsubname: string
+  topic: string
+  /** Rules in order, then `default` (when set) as a last rule with an empty match. */
+  rules: RouteRule[]
+  deadLetterTopic?: string
+  metadata: Record<string, string>
+  bulkSubscribe?: BulkSubscribe
+  scopes: string[]
+}
+
+/** Any other Dapr resource (Resiliency, Configuration, other component types): kept as parsed. */
+export interface OtherResource extends ResourceLocation {
+  kind: string
+  name: string
+  apiVersion?: string
+  spec: unknown
+}
+
+export interface LoadedResources {
+  pubsubs: PubsubComponent[]
+  secretStores: SecretStoreComponent[]
+  subscriptions: SubscriptionResource[]
+  others: OtherResource[]
+  /** Non-fatal findings (unknown metadata keys...), already formatted `FILE: document N (...)`. */
+  warnings: string[]
+}
+
+export interface LoadOptions {
+  /** Dapr app id: fills `{appID}`, default consumerID, scope checks. */
+  appId?: string
+  /** Environment for `secretstores.local.env` and template tags; default process.env. */
+  env?: Record<string, string | undefined>
+}
