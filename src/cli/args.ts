@@ -1,0 +1,36 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { MqttFnError } from '../core/errors.js'
+
+type Options = NonNullable<ParseArgsConfig['options']>
+
+export const commonOptions = {
+  'resources-path': { type: 'string', default: process.env.MQTTFN_RESOURCES_PATH ?? './resources' },
+  'app-id': { type: 'string', default: process.env.APP_ID },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const satisfies Options
+
+/** parseArgs with a usage error the CLI prints as one line instead of a stack. */
+export function parse<T extends Options>(argv: string[], options: T, allowPositionals = false) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals, strict: true })
+  } catch (error) {
+    throw new MqttFnError('ERR_USAGE', (error as Error).message)
+  }
+}
+
+export function parsePort(value: string | undefined, flag: string): number {
+  const port = Number(value)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new MqttFnError('ERR_USAGE', `--${flag}: not a port number: ${JSON.stringify(value)}`)
+  }
+  return port
+}
+
+export function helpText(command: string, synopsis: string, options: Options): string {
+  const lines = Object.entries(options).map(([name, o]) => {
+    const value = o.type === 'string' ? ' VALUE' : ''
+    const def = 'default' in o && o.default !== undefined && o.default !== false ? ` (default ${String(o.default)})` : ''
+    return `  --${name}${value}${def}`
+  })
+  return `usage: mqtt-fn ${command} ${synopsis}\n\noptions:\n${lines.join('\n')}`
+}
