@@ -18,7 +18,7 @@ export class MqttFnError extends Error {
 /** Where a resource problem sits: `FILE: document N (Kind/name): field: problem`. */
 export interface ResourceLocation {
   file: string
-  /** 1-based index of the YAML document in the file. */
+  /** 1-based index of the YAML document in the file; 0 for the file or folder as a whole. */
   document: number
   kind?: string
   name?: string
@@ -33,7 +33,9 @@ export interface ResourceProblem extends ResourceLocation {
 export function formatProblem(p: ResourceProblem): string {
   const what = p.kind || p.name ? ` (${p.kind ?? '?'}/${p.name ?? '?'})` : ''
   const field = p.field ? `${p.field}: ` : ''
-  return `${p.file}: document ${p.document}${what}: ${field}${p.problem}`
+  // Document 0 marks a problem with the file or folder itself (unreadable, no YAML files).
+  const where = p.document > 0 ? `${p.file}: document ${p.document}${what}` : `${p.file}${what}`
+  return `${where}: ${field}${p.problem}`
 }
 
 /** One or more bad resources; `message` holds one formatted line per problem. */

@@ -48,6 +48,11 @@ export interface PubsubRuntimeMetadata {
   /** app id -> topics */
   publishingScopes?: Record<string, string[]>
   subscriptionScopes?: Record<string, string[]>
+  /**
+   * Set when a metadata value used `{namespace}`: daprd then treats the component as
+   * namespace-scoped and prefixes every topic with this namespace, no separator.
+   */
+  namespace?: string
 }
 
 export interface PubsubComponent extends ResourceLocation {
@@ -60,6 +65,14 @@ export interface PubsubComponent extends ResourceLocation {
   scopes: string[]
   /** Every metadata value after secret resolution, keys as written (for passing on). */
   raw: Record<string, string>
+  /** `auth.secretStore`, when set. */
+  secretStore?: string
+  /**
+   * Values of this component that must never be logged: the URL (and its password in every
+   * form), clientKey, and anything read through a secretKeyRef. Also registered for `redact()`.
+   * Always set by the loader; optional so that hand-built components (tests) need not list it.
+   */
+  sensitiveValues?: string[]
 }
 
 export interface SecretStoreComponent extends ResourceLocation {
@@ -110,6 +123,8 @@ export interface LoadedResources {
   others: OtherResource[]
   /** Non-fatal findings (unknown metadata keys...), already formatted `FILE: document N (...)`. */
   warnings: string[]
+  /** Union of every pubsub's `sensitiveValues`; always set by the loader (see PubsubComponent). */
+  sensitiveValues?: string[]
 }
 
 export interface LoadOptions {
@@ -117,4 +132,9 @@ export interface LoadOptions {
   appId?: string
   /** Environment for `secretstores.local.env` and template tags; default process.env. */
   env?: Record<string, string | undefined>
+  /**
+   * Folder that a relative `secretsFile` of a `secretstores.local.file` is resolved against.
+   * Default: the folder of the YAML file that declares the store.
+   */
+  baseDir?: string
 }

@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest'
+import { MQTT_FIELDS, renderMetadataTable } from '../../../../src/core/resources/index.js'
+import type { MqttMetadata, PubsubRuntimeMetadata } from '../../../../src/core/resources/types.js'
+import { loadPubsub, loadText } from './helpers.js'
+import { pubsubYaml } from './builders.js'
+
+describe('field table', () => {
+  it('renders a Markdown table with one row per field', () => {
+    const table = renderMetadataTable()
+    const lines = table.trim().split('\n')
+    expect(lines[0]).toBe('| name | type | default | required | sensitive | description |')
+    expect(lines).toHaveLength(MQTT_FIELDS.length + 2)
+    expect(table).toContain('| `qos` | number | `0` | no | no | QoS of every PUBLISH and SUBSCRIBE.')
+    expect(table).toContain('Allowed: 0, 1 or 2.')
+    expect(table).toContain('| `url` | url |  | yes | yes |')
+    expect(table).toContain('| `clientKey` | pem |  | no | yes |')
+  })
+
+  it('documents every extension as such', () => {
+    for (const field of MQTT_FIELDS.filter((f) => f.group === 'extension')) {
+      expect(field.description, field.name).toMatch(/^Extension/)
+    }
+  })
+
+  it('drives the parser: every field loads from its example without warnings (drift check)', async () => {
+    const entries = MQTT_FIELDS.filter((f) => f.example !== undefined && f.group !== 'ignored').map((f) => ({ name: f.name, value: f.example }))
+    entries.push({ name: 'sessionExpiryInterval', value: '60' }, { name: 'protocolVersion', value: '5' })
+    const unique = [...new Map(entries.map((e) => [e.name, e])).values()]
+    const loaded = await loadText(pubsubYaml(unique))
+    expect(loaded.warnings).toEqual([])
+    expect(Object.keys(loaded.pubsubs[0]?.raw ?? {}).sort()).toEqual(unique.map((e) => e.name).sort())
+  })
+
+  it('has a row for every MqttMetadata and runtime field (drift check)', async () => {
+    const { metadata, runtime } = await loadPubsub([
+      { name: 'url', value: 'mqtt://h' },
+      { name: 'sessionExpiryInterval', value: 1 },
+      { name: 'allowedTopics', value: 'a' },
+      { name: 'protectedTopics', value: 'a' },
+      { name: 'publishingScopes', value: 'a=b' },
+      { name: 'subscriptionScopes', value: 'a=b' },
+    ])
+    const names = new Set(MQTT_FIELDS.map((f) => f.name))
+    const derived: (keyof MqttMetadata)[] = ['consumerIDConfigured']
+    for (const key of Object.keys(metadata) as (keyof MqttMetadata)[]) {
+      if (!derived.includes(key)) expect(names.has(key), key).toBe(true)
+    }
+    for (const key of Object.keys(runtime) as (keyof PubsubRuntimeMetadata)[]) expect(names.has(key), key).toBe(true)
+    for (const field of ['caCert', 'clientCert', 'clientKey', 'consumerID'] as const) expect(names.has(field)).toBe(true)
+  })
+
+  it('marks url and clientKey sensitive, and nothing the user must read in errors', () => {
+    expect(MQTT_FIELDS.filter((f) => f.sensitive).map((f) => f.name)).toEqual(['url', 'clientKey'])
+  })
+})
