@@ -1,0 +1,11 @@
+export {
+  MAX_TOPIC_BYTES,
+  filterProblem,
+  parseSharedFilter,
+  publishTopicProblem,
+  validateFilter,
+  validatePublishTopic,
+  type SharedFilter,
+} from './validate.js'
+export { matchesFilter } from './match.js'
+export { TopicMatcher, type TopicMatch } from './topic-matcher.js'
