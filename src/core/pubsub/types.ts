@@ -7,6 +7,18 @@ export interface PublishOptions {
   timeoutMs?: number
   /** MQTT 5 only: message expiry in seconds (ignored on 3.1.1). */
   messageExpiryInterval?: number
+  /** MQTT 5 only: PUBLISH Content Type (ignored on 3.1.1). */
+  contentType?: string
+  /** MQTT 5 only: user properties (ignored on 3.1.1); an empty map is not sent. */
+  userProperties?: Record<string, string | string[]>
+}
+
+/** MQTT 5 PUBLISH properties carried to subscribers (absent on 3.1.1). */
+export interface MessageProperties {
+  contentType?: string
+  /** A key sent more than once arrives as an array. */
+  userProperties?: Record<string, string | string[]>
+  messageExpiryInterval?: number
 }
 
 /** A message handed to a subscriber. Nothing is acknowledged to the broker until `ack()`. */
@@ -18,10 +30,13 @@ export interface IncomingMessage {
   retained: boolean
   /** Set by the broker on a redelivery. */
   dup: boolean
+  /** MQTT 5 properties, when the PUBLISH had any. */
+  properties?: MessageProperties
   /**
-   * Send the PUBACK (QoS 1) / PUBCOMP (QoS 2) now. Resolves true when it went out on the
+   * Send the PUBACK (QoS 1) / PUBCOMP (QoS 2) now. Returns true when it went out on the
    * connection the message arrived on; false when that connection is gone (the broker will
-   * redeliver on a resumed session) or for QoS 0. Idempotent.
+   * redeliver on a resumed session), after close, or for QoS 0. Idempotent. When one PUBLISH
+   * matched several handlers, each gets its own message and the PUBACK leaves with the last ack.
    */
   ack(): boolean
 }
@@ -39,4 +54,44 @@ export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'reconnectin
 export interface PubsubClientEvents {
   state: (state: ConnectionState) => void
   error: (error: Error) => void
+}
+
+export interface SubscribeOptions {
+  /** Overrides the component's `qos` for this filter. */
+  qos?: 0 | 1 | 2
+  /** Bound on reaching the broker and getting the SUBACK, ms (default connectTimeout + publishTimeout). */
+  timeoutMs?: number
+}
+
+/** Structured log sink; `fields` never hold secrets (URLs are the redacted form). */
+export type LogFn = (msg: string, fields?: Record<string, unknown>) => void
+
+export interface Logger {
+  debug: LogFn
+  info: LogFn
+  warn: LogFn
+  error: LogFn
+}
+
+/** Runtime knobs of a PubsubClient that are not part of the component metadata. */
+export interface PubsubClientOptions {
+  /** Default: silent. */
+  logger?: Logger
+  /**
+   * Deliveries handed to handlers and not yet acked, per connection. At the cap the client stops
+   * reading from the socket until an ack frees a slot. On MQTT 5 also sent as CONNECT Receive
+   * Maximum, so the broker itself holds back. Default 100.
+   */
+  maxUnacked?: number
+  /** First reconnect delay (before jitter), ms. Default 500. */
+  reconnectBaseMs?: number
+  /** Cap of the exponential reconnect delay, ms. Default 30000. */
+  reconnectMaxMs?: number
+  /**
+   * Extra time, beyond connectTimeout + publishTimeout, that one connection attempt may take
+   * before the watchdog discards the MQTT.js client and builds a fresh one, ms. Default 2000.
+   */
+  watchdogGraceMs?: number
+  /** Bound on a graceful close (waiting for in-flight PUBACKs, DISCONNECT) before forcing, ms. Default 1000. */
+  closeTimeoutMs?: number
 }

@@ -1,0 +1,1111 @@
+import { EventEmitter } from 'node:events'
+import {
+  connect as mqttConnect,
+  ErrorWithReasonCode,
+  ReasonCodes,
+  type IClientOptions,
+  type IClientPublishOptions,
+  type IStore,
+  type MqttClient,
+  type OnConnectCallback,
+  type PacketCallback,
+} from 'mqtt'
+import { ClosedError, MqttFnError, PublishError, TimeoutError, TopicError } from '../errors.js'
+import type { MqttMetadata } from '../resources/types.js'
+import { ConnectError, SubscribeError } from './errors.js'
+import { filterProblem, publishTopicProblem, TopicMatcher } from '../topics/index.js'
+import type {
+  ConnectionState,
+  IncomingMessage,
+  Logger,
+  MessageHandler,
+  MessageProperties,
+  PublishOptions,
+  PubsubClientOptions,
+  SubscribeOptions,
+  Subscription,
+} from './types.js'
+
+/*
+ * ACKNOWLEDGEMENT DESIGN — deliveries decoupled from MQTT.js's packet queue, acks explicit.
+ *
+ * MQTT.js parses incoming packets one at a time: the next PUBLISH is handled only after
+ * `client.handleMessage(packet, cb)` calls back, and that callback is also what sends the
+ * PUBACK (handlers/publish.js; for QoS 2, PUBCOMP after PUBREL in handlers/pubrel.js).
+ * Awaiting the caller's work inside handleMessage therefore serializes the connection
+ * (throughput = 1 / processing latency; a slow target also starves PINGRESP).
+ *
+ * Here handleMessage hands the message to the handlers and, for QoS 1/2, calls
+ * `cb(DEFERRED)` at once: MQTT.js treats a callback error as "done, send no ack" and moves on
+ * to the next packet. When the caller calls `message.ack()`, we write the PUBACK ourselves
+ * (QoS 2: drop the stored PUBLISH, release the inbound id, write PUBCOMP), exactly what
+ * MQTT.js would have written. Many deliveries are in the caller's hands at once.
+ *
+ * Hazards and their answers:
+ * - Message ids are per connection. A PUBACK written on a newer connection could ack a
+ *   different message that reuses the id. Each delivery records the connection generation
+ *   (bumped on every 'close' and on client replacement); an ack of an older generation writes
+ *   nothing and returns false. The broker redelivers on a resumed session (at-least-once,
+ *   duplicates possible). Packets that MQTT.js still feeds from a stream that already closed
+ *   (client.connected false) are dropped unacked for the same reason.
+ * - Unbounded buffering: at most `maxUnacked` deliveries are un-acked per connection; at the
+ *   cap the MQTT.js callback is held, the parser stalls and TCP pushes back on the broker. A
+ *   stall longer than 1.5 × keepalive ends in a keepalive timeout and a reconnect (the
+ *   un-acked messages come back on a resumed session). On MQTT 5 the same number is sent as
+ *   CONNECT Receive Maximum, so the broker stops before the parser has to.
+ * - MQTT.js private members are reached through the narrow `MqttInternals` interface below.
+ *
+ * Alternatives considered: several connections in one `$share` group (parallelism = number
+ * of connections, each still serialized; needs MQTT 5 or a broker that takes `$share` on
+ * 3.1.1, and a shared-subscription member that goes away strands its in-flight messages);
+ * `customHandleAcks` (MQTT 5 only — MQTT.js ignores it on 3.1.1 — and it is awaited inside
+ * the same serialized handler, so it delays but does not decouple).
+ */
+
+/** A callback error that MQTT.js reads as "handled, write no PUBACK/PUBCOMP". */
+const DEFERRED = new Error('mqtt-fn: acknowledgement deferred to the caller')
+
+const DEFAULTS = {
+  maxUnacked: 100,
+  reconnectBaseMs: 500,
+  reconnectMaxMs: 30_000,
+  watchdogGraceMs: 2000,
+  closeTimeoutMs: 1000,
+} as const
+
+/**
+ * MQTT 5 session expiry when cleanSession is false and none is configured.
+ * - consumerID configured: 0xFFFFFFFF (never expires), which is what a 3.1.1 clean=false
+ *   session is, i.e. what Dapr users of cleanSession=false get today.
+ * - consumerID generated per process: nobody can resume that session after the process is
+ *   gone, so 300 s — long enough to resume across reconnects, short enough not to pile up
+ *   dead sessions on the broker (one per cold start).
+ */
+const SESSION_NEVER_EXPIRES = 0xffffffff
+const SESSION_EXPIRY_PER_PROCESS_S = 300
+
+const MAX_RECEIVE_MAXIMUM = 0xffff
+/** PUBACK reason codes that will not change on retry. */
+const TERMINAL_PUBACK_CODES = new Set([0x83, 0x87, 0x90, 0x99])
+/** CONNACK codes worth retrying (server unavailable / busy / quota / rate). */
+const RETRIABLE_CONNACK_CODES = new Set([3, 0x88, 0x89, 0x97, 0x9f])
+const TLS_ERROR_CODE = /^(ERR_TLS|ERR_SSL|UNABLE_TO_|CERT_|DEPTH_ZERO|SELF_SIGNED|HOSTNAME_MISMATCH|ERR_OSSL)/
+
+/** Acks of inbound messages: meaningless (and dangerous) on any connection but their own. */
+const INBOUND_ACK_CMDS = new Set(['puback', 'pubrec', 'pubcomp'])
+
+const SILENT: Logger = { debug() {}, info() {}, warn() {}, error() {} }
+const noop = (): void => {}
+
+type PublishPacket = Parameters<MqttClient['handleMessage']>[0]
+type ConnackPacket = Parameters<OnConnectCallback>[0]
+type AckPacket = { cmd: 'puback' | 'pubcomp'; messageId: number }
+
+/**
+ * MQTT.js 5.x members that its typings mark private but this layer must reach
+ * (read in node_modules/mqtt/build/lib/client.js, 5.16):
+ * - `_sendPacket`: write the PUBACK / PUBCOMP when the caller acks (see the design above).
+ * - `_releaseIncomingQoS2Publish`: forget an inbound QoS 2 id after its PUBCOMP, as pubrel.js does.
+ * - `_storeProcessingQueue`: a publish queued behind a store replay has no message id yet;
+ *   on timeout it is removed from here so it is never sent.
+ * - `connackTimer`: stopped when a client is discarded without end() (end() can hang).
+ */
+interface MqttInternals {
+  _sendPacket(packet: AckPacket, cb?: (err?: Error) => void): void
+  _releaseIncomingQoS2Publish(messageId: number): void
+  _storeProcessingQueue?: Array<{ callback?: unknown }>
+  connackTimer?: ReturnType<typeof setTimeout> | null
+}
+
+/** One MQTT.js client; replaced as a whole by the watchdog. */
+interface Conn {
+  client: MqttClient
+  internals: MqttInternals
+  serial: number
+  /** Publishes of ours that this client has not settled. */
+  pending: Set<PendingPublish>
+  /** message id -> our publish, to tell our in-flight entry from a reused id. */
+  byId: Map<number, PendingPublish>
+  /** When the broker last sent anything on this client (CONNACK, PUBACK, PINGRESP...). */
+  lastInboundAt: number
+}
+
+interface PendingPublish {
+  topic: string
+  qos: 0 | 1 | 2
+  cb: PacketCallback
+  messageId?: number
+  settle(err?: Error): void
+}
+
+/** One inbound QoS 1/2 PUBLISH handed to `remaining` handlers. */
+interface Delivery {
+  conn: Conn
+  gen: number
+  packet: PublishPacket
+  remaining: number
+}
+
+interface FilterEntry {
+  filter: string
+  qos: 0 | 1 | 2
+  handlers: Set<MessageHandler>
+  /** SUBSCRIBE in flight on a connection generation; shared by concurrent callers. */
+  inFlight?: { gen: number; qos: number; promise: Promise<void> }
+}
+
+interface Waiter {
+  resolve(): void
+  reject(err: Error): void
+}
+
+type PubsubEvents = { state: [ConnectionState]; error: [Error] }
+
+/**
+ * An MQTT connection for one pubsub component: lazy connect, bounded publish, explicit-ack
+ * subscribe, its own jittered reconnect loop and a watchdog. Events: `state`, `error`
+ * (emitted only when someone listens; always logged).
+ */
+export class PubsubClient extends EventEmitter<PubsubEvents> {
+  readonly metadata: MqttMetadata
+  readonly name: string
+
+  private readonly opts: Required<Omit<PubsubClientOptions, 'logger'>>
+  private readonly log: Logger
+  private readonly url: string
+
+  private _state: ConnectionState = 'idle'
+  private conn: Conn | undefined
+  private connSerial = 0
+  /** Connection generation: bumped on every close and client replacement. */
+  private gen = 0
+  private closed = false
+  private closing: Promise<void> | undefined
+  private lastError: Error | undefined
+
+  private attempting = false
+  private lastAttemptAt = 0
+  private backoffAttempt = 0
+  private backoffTimer: ReturnType<typeof setTimeout> | undefined
+  private backoffDueAt = 0
+  private watchdogTimer: ReturnType<typeof setTimeout> | undefined
+  private readonly readyWaiters = new Set<Waiter>()
+
+  private readonly filters = new Map<string, FilterEntry>()
+  /** The same entries, indexed for routing (wildcards, `$share/` stripped). */
+  private readonly matcher = new TopicMatcher<FilterEntry>()
+  /** Filters the broker's session holds (SUBACKed), with the granted QoS. */
+  private readonly confirmed = new Map<string, number>()
+  private unacked = 0
+  private held: Array<() => void> = []
+  /** Inbound QoS 2 ids whose PUBLISH sits in the incoming store until the caller acks. */
+  private readonly qos2Unacked = new Set<number>()
+
+  private inflight = 0
+  private inflightLimit: number
+  /** MQTT 5 CONNACK Maximum QoS (2 when absent). */
+  private maxQoS = 2
+  private readonly slotWaiters: Waiter[] = []
+
+  /** `component` is a loaded `PubsubComponent` or any `{ name, metadata }`. */
+  constructor(component: { name: string; metadata: MqttMetadata }, options: PubsubClientOptions = {}) {
+    super()
+    const metadata = component.metadata
+    this.metadata = metadata
+    this.name = component.name
+    this.log = options.logger ?? SILENT
+    this.url = metadata.url.redacted
+    this.opts = {
+      maxUnacked: positiveInt(options.maxUnacked, DEFAULTS.maxUnacked),
+      reconnectBaseMs: positiveInt(options.reconnectBaseMs, DEFAULTS.reconnectBaseMs),
+      reconnectMaxMs: positiveInt(options.reconnectMaxMs, DEFAULTS.reconnectMaxMs),
+      watchdogGraceMs: positiveInt(options.watchdogGraceMs, DEFAULTS.watchdogGraceMs),
+      closeTimeoutMs: positiveInt(options.closeTimeoutMs, DEFAULTS.closeTimeoutMs),
+    }
+    this.inflightLimit = Math.max(1, metadata.maxInflight)
+  }
+
+  get state(): ConnectionState {
+    return this._state
+  }
+
+  /** Connects (if not yet) and resolves once connected and resubscribed, within connectTimeout. */
+  async connect(): Promise<void> {
+    await this.waitReady(this.metadata.connectTimeout)
+  }
+
+  /**
+   * Resolves after the PUBACK (QoS 1) / PUBCOMP (QoS 2), or once written (QoS 0). Waits for a
+   * connection and an in-flight slot first; the whole call is bounded by `timeoutMs`
+   * (component `publishTimeout`). Rejects PublishError (TimeoutError as cause when the bound
+   * was hit; the message is then withdrawn so it is not sent later), TopicError, ClosedError.
+   */
+  async publish(topic: string, payload: Buffer | Uint8Array | string, opts: PublishOptions = {}): Promise<void> {
+    if (this.closed) throw this.closedError()
+    const problem = publishTopicProblem(topic)
+    if (problem !== undefined) throw new TopicError(topic, problem)
+    const qos = opts.qos ?? this.metadata.qos
+    const retain = opts.retain ?? this.metadata.retain
+    const timeoutMs = opts.timeoutMs ?? this.metadata.publishTimeout
+    const started = Date.now()
+    const left = () => Math.max(0, timeoutMs - (Date.now() - started))
+
+    let slot = false
+    try {
+      if (qos > 0) {
+        await this.acquireSlot(left())
+        slot = true
+      }
+      this.checkAlive()
+      // A connection can drop between the ready signal and this continuation: check again.
+      while (this._state !== 'connected') await this.waitReady(left())
+    } catch (err) {
+      if (slot) this.releaseSlot()
+      throw this.publishWaitError(topic, err)
+    }
+
+    if (qos > this.maxQoS) {
+      if (qos > 0) this.releaseSlot()
+      // Sending it anyway is a protocol error that costs the connection (MQTT-3.3.1-4).
+      throw new PublishError(topic, `${this.url} accepts QoS up to ${this.maxQoS}, not ${qos}`, { retriable: false })
+    }
+    const body = typeof payload === 'string' || Buffer.isBuffer(payload)
+      ? payload
+      : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength)
+    const pubOpts: IClientPublishOptions = { qos, retain }
+    if (this.metadata.protocolVersion === 5) {
+      const properties = publishProperties(opts)
+      if (properties) pubOpts.properties = properties
+    }
+    return this.send(topic, body, pubOpts, left(), timeoutMs)
+  }
+
+  /**
+   * Routes messages matching `filter` (wildcards, `$share/group/...`) to `handler`. The handler
+   * is registered before anything is sent, so messages the broker pushes right after CONNACK
+   * (resumed session) find it. Resolves after the SUBACK. Nothing is acked until `ack()`.
+   */
+  async subscribe(filter: string, handler: MessageHandler, opts: SubscribeOptions = {}): Promise<Subscription> {
+    if (this.closed) throw this.closedError()
+    const problem = filterProblem(filter)
+    if (problem !== undefined) throw new TopicError(filter, problem)
+    const qos = opts.qos ?? this.metadata.qos
+    const timeoutMs = opts.timeoutMs ?? this.metadata.connectTimeout + this.metadata.publishTimeout
+    const started = Date.now()
+    const left = () => Math.max(0, timeoutMs - (Date.now() - started))
+
+    let entry = this.filters.get(filter)
+    if (!entry) {
+      entry = { filter, qos, handlers: new Set() }
+      this.filters.set(filter, entry)
+      this.matcher.add(filter, entry)
+    } else if (qos > entry.qos) {
+      entry.qos = qos
+    }
+    entry.handlers.add(handler)
+    const registered = entry
+
+    try {
+      this.checkAlive()
+      for (;;) {
+        while (this._state !== 'connected' || !this.conn) await this.waitReady(left())
+        const granted = this.confirmed.get(filter)
+        if (granted !== undefined && granted >= registered.qos) break
+        try {
+          await this.sendSubscribe(this.conn, this.gen, registered, left())
+          break
+        } catch (err) {
+          // The connection dropped mid-SUBSCRIBE: the reconnect resubscribes; wait for it.
+          const retry = err instanceof SubscribeError && err.reasonCode === undefined && err.retriable
+          if (!retry || left() <= 0 || this.closed) throw err
+        }
+      }
+    } catch (err) {
+      registered.handlers.delete(handler)
+      if (registered.handlers.size === 0 && this.filters.get(filter) === registered) this.dropFilter(registered)
+      if (err instanceof TimeoutError) {
+        throw new SubscribeError(filter, `${this.url} not reachable within ${timeoutMs} ms`, { retriable: true, cause: err })
+      }
+      throw err
+    }
+    return { filter, unsubscribe: () => this.removeHandler(registered, handler) }
+  }
+
+  /**
+   * Graceful DISCONNECT bounded by closeTimeoutMs (in-flight PUBACKs may still arrive), then
+   * the socket is destroyed. Never hangs. Afterwards every call rejects ClosedError and
+   * `ack()` returns false.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.doClose()
+    return this.closing
+  }
+
+  // ---------------------------------------------------------------- connection lifecycle
+
+  private createConn(incomingStore?: IStore): Conn {
+    const client = mqttConnect(this.mqttOptions(incomingStore))
+    const conn: Conn = {
+      client,
+      internals: client as unknown as MqttInternals,
+      serial: ++this.connSerial,
+      pending: new Set(),
+      byId: new Map(),
+      lastInboundAt: 0,
+    }
+    client.on('packetreceive', () => {
+      conn.lastInboundAt = Date.now()
+    })
+    client.handleMessage = (packet, cb) => this.onIncoming(conn, packet, cb)
+    client.on('connect', (connack) => this.onMqttConnect(conn, connack))
+    client.on('close', () => this.onMqttClose(conn))
+    // MQTT.js's own 'error' listener is a no-op: without this one, errors vanish.
+    client.on('error', (err) => this.onMqttError(conn, err))
+    client.on('disconnect', (packet) => {
+      if (conn !== this.conn) return
+      const code = packet.reasonCode ?? 0
+      this.log.warn('broker sent DISCONNECT', { ...this.fields(), reasonCode: code, reason: ReasonCodes[code as keyof typeof ReasonCodes] })
+    })
+    return conn
+  }
+
+  private mqttOptions(incomingStore?: IStore): IClientOptions {
+    const md = this.metadata
+    const u = md.url
+    const o: IClientOptions = {
+      protocol: u.protocol,
+      host: u.host,
+      hostname: u.host,
+      port: u.port,
+      clientId: md.consumerID,
+      clean: md.cleanSession,
+      keepalive: md.keepAlive,
+      connectTimeout: md.connectTimeout,
+      protocolVersion: md.protocolVersion,
+      // We own reconnects (jittered backoff, watchdog) and resubscription.
+      reconnectPeriod: 0,
+      resubscribe: false,
+      manualConnect: true,
+      // We never publish while disconnected; a stray QoS 0 must fail, not sit in a queue.
+      queueQoSZero: false,
+      rejectUnauthorized: true,
+    }
+    if (u.protocol === 'ws' || u.protocol === 'wss') o.path = u.path
+    if (u.username !== undefined) o.username = u.username
+    if (u.password !== undefined) o.password = u.password
+    if (md.caCert) o.ca = md.caCert
+    if (md.clientCert && md.clientKey) {
+      o.cert = md.clientCert
+      o.key = md.clientKey
+    } else if (md.clientCert || md.clientKey) {
+      this.log.warn('clientCert and clientKey must both be set; neither is used', this.fields())
+    }
+    if (md.protocolVersion === 5) {
+      const properties: NonNullable<IClientOptions['properties']> = {
+        receiveMaximum: Math.min(this.opts.maxUnacked, MAX_RECEIVE_MAXIMUM),
+      }
+      const expiry = this.sessionExpiry()
+      if (expiry !== undefined) properties.sessionExpiryInterval = expiry
+      o.properties = properties
+    }
+    // Kept across client replacement: an un-acked inbound QoS 2 PUBLISH lives only there,
+    // and a resumed session sends just the PUBREL for it.
+    if (incomingStore) o.incomingStore = incomingStore
+    return o
+  }
+
+  private sessionExpiry(): number | undefined {
+    const md = this.metadata
+    if (md.protocolVersion !== 5) return undefined
+    if (md.sessionExpiryInterval !== undefined) return md.sessionExpiryInterval
+    if (md.cleanSession) return undefined
+    return md.consumerIDConfigured ? SESSION_NEVER_EXPIRES : SESSION_EXPIRY_PER_PROCESS_S
+  }
+
+  private get persistentSession(): boolean {
+    if (!this.metadata.cleanSession) return true
+    return (this.sessionExpiry() ?? 0) > 0
+  }
+
+  /** A caller needs the connection: start it, or cut a long backoff short (bounded rate). */
+  private demandConnection(): void {
+    if (this.closed) return
+    if (!this.conn) {
+      this.conn = this.createConn()
+      this.setState('connecting')
+      this.attempt()
+      return
+    }
+    if (this.attempting || !this.backoffTimer) return
+    const earliest = this.lastAttemptAt + this.opts.reconnectBaseMs
+    const now = Date.now()
+    if (now >= earliest) {
+      this.attempt()
+    } else if (this.backoffDueAt > earliest) {
+      this.scheduleAttempt(earliest - now)
+    }
+  }
+
+  private attempt(): void {
+    clearTimeout(this.backoffTimer)
+    this.backoffTimer = undefined
+    if (this.closed || !this.conn) return
+    const conn = this.conn
+    // MQTT.js can latch with `disconnecting` set (reference §1.8): it would never connect again.
+    if (conn.client.disconnecting || conn.client.connected) {
+      this.replaceConn('MQTT.js client is stuck (disconnecting/connected without a live session)')
+      return
+    }
+    // MQTT.js queues packets written while disconnected and sends them after the next CONNACK.
+    // An ack queued that way (e.g. the PUBREC MQTT.js writes for a QoS 2 PUBLISH it parsed
+    // after the socket closed) would carry an id of the old connection: drop it.
+    conn.client.queue = conn.client.queue.filter((e) => !INBOUND_ACK_CMDS.has(e.packet.cmd))
+    this.attempting = true
+    this.lastAttemptAt = Date.now()
+    this.armWatchdog()
+    this.log.debug('connecting', { ...this.fields(), attempt: this.backoffAttempt })
+    try {
+      conn.client.connect()
+    } catch (err) {
+      this.attempting = false
+      this.disarmWatchdog()
+      const e = new ConnectError(this.url, errorMessage(err), { retriable: false, cause: err })
+      this.lastError = e
+      this.failReadyWaiters(e)
+      this.reportError(e)
+      this.scheduleReconnect()
+    }
+  }
+
+  private onMqttConnect(conn: Conn, connack: ConnackPacket): void {
+    if (conn !== this.conn || this.closed) return
+    const gen = this.gen
+    const sessionPresent = connack.sessionPresent === true
+    if (!sessionPresent) {
+      this.confirmed.clear()
+      // The broker forgot the session: un-acked inbound QoS 2 PUBLISHes will never see a PUBREL.
+      for (const id of this.qos2Unacked) conn.client.incomingStore.del({ messageId: id }, noop)
+      this.qos2Unacked.clear()
+    }
+    this.maxQoS = connack.properties?.maximumQoS ?? 2
+    const serverMax = connack.properties?.receiveMaximum
+    this.inflightLimit = Math.max(1, Math.min(this.metadata.maxInflight, serverMax ?? MAX_RECEIVE_MAXIMUM))
+    this.pumpSlots()
+    this.finishConnect(conn, gen, sessionPresent).catch((err: unknown) => this.reportError(err instanceof Error ? err : new Error(String(err))))
+  }
+
+  /**
+   * Resubscribes what the broker's session lacks, then declares the client ready. On a fresh
+   * session (clean, expired, or broker restarted without persistence) that is every filter;
+   * on a resumed one only filters never SUBACKed in this session. Re-SUBSCRIBE on a resumed
+   * session would be harmless for routing but makes the broker resend retained messages
+   * (MQTT-3.8.4-3) after every reconnect.
+   */
+  private async finishConnect(conn: Conn, gen: number, sessionPresent: boolean): Promise<void> {
+    const todo = [...this.filters.values()].filter((e) => (this.confirmed.get(e.filter) ?? -1) < e.qos)
+    const results = await Promise.allSettled(
+      todo.map((e) => this.sendSubscribe(conn, gen, e, this.metadata.publishTimeout)),
+    )
+    if (conn !== this.conn || gen !== this.gen || this.closed) return
+    let broken = false
+    results.forEach((r, i) => {
+      if (r.status === 'fulfilled') return
+      const err = r.reason instanceof Error ? r.reason : new Error(String(r.reason))
+      if (err instanceof SubscribeError && err.reasonCode !== undefined) {
+        // The broker refuses this filter; others still work. subscribe() callers see the error.
+        this.reportError(err)
+      } else {
+        this.log.warn('resubscribe failed; reconnecting', { ...this.fields(), filter: todo[i]?.filter, error: err.message })
+        broken = true
+      }
+    })
+    if (broken) {
+      conn.client.stream?.destroy()
+      return
+    }
+    this.attempting = false
+    this.disarmWatchdog()
+    this.backoffAttempt = 0
+    this.lastError = undefined
+    this.log.info('connected', { ...this.fields(), sessionPresent, resubscribed: todo.length })
+    this.setState('connected')
+    for (const w of [...this.readyWaiters]) w.resolve()
+  }
+
+  private onMqttClose(conn: Conn): void {
+    if (conn !== this.conn) return
+    this.gen++
+    this.resetUnacked()
+    this.attempting = false
+    this.disarmWatchdog()
+    if (this.closed) return
+    if (this._state === 'connected') {
+      this.log.warn('connection lost', this.fields())
+      this.setState('reconnecting')
+    }
+    this.scheduleReconnect()
+    // Someone is waiting for the connection: no need to sit out the backoff (rate-limited).
+    if (this.readyWaiters.size > 0) this.demandConnection()
+  }
+
+  private onMqttError(conn: Conn, err: Error): void {
+    if (conn !== this.conn || this.closed) {
+      this.log.debug('error on a discarded connection', { ...this.fields(), error: err.message })
+      return
+    }
+    const e = this.classify(err)
+    this.lastError = e
+    if (e instanceof ConnectError && (e.reasonCode !== undefined || !e.retriable)) this.failReadyWaiters(e)
+    this.reportError(e)
+  }
+
+  private classify(err: Error): Error {
+    if (err instanceof ErrorWithReasonCode && err.message.startsWith('Connection refused')) {
+      const code = err.code
+      const kind = this.metadata.protocolVersion === 5 ? 'reason code' : 'return code'
+      return new ConnectError(this.url, `refused by the broker: ${reasonText(code)} (${kind} ${code})`, {
+        reasonCode: code,
+        retriable: RETRIABLE_CONNACK_CODES.has(code),
+        cause: err,
+      })
+    }
+    const code = (err as NodeJS.ErrnoException).code
+    if ((typeof code === 'string' && TLS_ERROR_CODE.test(code)) || err.message === 'TLS not authorized') {
+      return new ConnectError(this.url, `TLS: ${tlsProblem(err.message, code)}`, { retriable: false, cause: err })
+    }
+    if (err.message === 'connack timeout') {
+      return new ConnectError(this.url, `no CONNACK within ${this.metadata.connectTimeout} ms`, { cause: err })
+    }
+    if (typeof code === 'string') return new ConnectError(this.url, err.message, { cause: err })
+    return err
+  }
+
+  private scheduleReconnect(): void {
+    if (this.closed || this.backoffTimer) return
+    const exp = Math.min(this.opts.reconnectMaxMs, this.opts.reconnectBaseMs * 2 ** Math.min(this.backoffAttempt, 30))
+    this.backoffAttempt++
+    // "Equal jitter": never zero, and instances that lost the broker together spread out.
+    this.scheduleAttempt(exp / 2 + Math.random() * (exp / 2))
+  }
+
+  private scheduleAttempt(delayMs: number): void {
+    clearTimeout(this.backoffTimer)
+    this.backoffDueAt = Date.now() + delayMs
+    this.log.debug('reconnect scheduled', { ...this.fields(), delayMs: Math.round(delayMs) })
+    this.backoffTimer = setTimeout(() => {
+      this.backoffTimer = undefined
+      this.attempt()
+    }, delayMs)
+  }
+
+  /**
+   * One attempt (TCP, TLS, CONNACK, store replay, resubscribe) must end in 'connected' or
+   * 'close' within its bounds. If neither happens the MQTT.js client is wedged: replace it.
+   */
+  private armWatchdog(): void {
+    this.disarmWatchdog()
+    const ms = this.metadata.connectTimeout + this.metadata.publishTimeout + this.opts.watchdogGraceMs
+    this.watchdogTimer = setTimeout(() => {
+      this.watchdogTimer = undefined
+      if (!this.closed && this._state !== 'connected') this.replaceConn(`no connection after ${ms} ms`)
+    }, ms)
+  }
+
+  private disarmWatchdog(): void {
+    clearTimeout(this.watchdogTimer)
+    this.watchdogTimer = undefined
+  }
+
+  private replaceConn(reason: string): void {
+    const old = this.conn
+    this.log.warn('replacing the MQTT client', { ...this.fields(), reason })
+    this.gen++
+    this.resetUnacked()
+    this.attempting = false
+    if (old) {
+      this.discard(old)
+      this.failPending(old, (p) => new PublishError(p.topic, `connection to ${this.url} replaced (${reason}) before the ack`))
+    }
+    this.conn = this.createConn(old?.client.incomingStore)
+    this.attempt()
+  }
+
+  /** Drops a client without end() (which can wait forever for acks). */
+  private discard(conn: Conn): void {
+    const c = conn.client
+    c.removeAllListeners()
+    // A late socket error on a discarded client must not become an unhandled 'error'.
+    c.on('error', noop)
+    clearTimeout(conn.internals.connackTimer ?? undefined)
+    c.keepaliveManager?.destroy()
+    c.stream?.destroy()
+  }
+
+  private async doClose(): Promise<void> {
+    this.closed = true
+    clearTimeout(this.backoffTimer)
+    this.backoffTimer = undefined
+    this.disarmWatchdog()
+    this.failReadyWaiters(this.closedError())
+    for (const w of this.slotWaiters.splice(0)) w.reject(this.closedError())
+    this.setState('closed')
+    const conn = this.conn
+    if (conn) {
+      if (conn.client.connected) {
+        // end(false) waits for in-flight PUBACKs and may never return (reference §1.3).
+        await withTimeout(conn.client.endAsync(false), this.opts.closeTimeoutMs).catch((err: unknown) =>
+          this.log.debug('graceful close did not finish', { ...this.fields(), error: errorMessage(err) }),
+        )
+      }
+      this.discard(conn)
+      this.failPending(conn, () => this.closedError())
+    }
+    this.resetUnacked()
+    this.filters.clear()
+    this.matcher.clear()
+    this.confirmed.clear()
+    this.log.info('closed', this.fields())
+  }
+
+  private setState(state: ConnectionState): void {
+    if (this._state === state) return
+    this._state = state
+    this.emit('state', state)
+  }
+
+  private waitReady(timeoutMs: number): Promise<void> {
+    if (this.closed) return Promise.reject(this.closedError())
+    this.checkAlive()
+    if (this._state === 'connected') return Promise.resolve()
+    this.demandConnection()
+    return new Promise<void>((resolve, reject) => {
+      const waiter: Waiter = {
+        resolve: () => {
+          clearTimeout(timer)
+          this.readyWaiters.delete(waiter)
+          resolve()
+        },
+        reject: (err) => {
+          clearTimeout(timer)
+          this.readyWaiters.delete(waiter)
+          reject(err)
+        },
+      }
+      const timer = setTimeout(() => {
+        const err = new TimeoutError(`connect to ${this.url}`, timeoutMs)
+        if (this.lastError) {
+          err.message += ` (last error: ${this.lastError.message})`
+          err.cause = this.lastError
+        }
+        waiter.reject(err)
+      }, timeoutMs)
+      this.readyWaiters.add(waiter)
+    })
+  }
+
+  /**
+   * "Checked before use". Pings go out on timers, so a connection that has heard nothing from
+   * the broker for 1.5 × keepalive was frozen with its process (a Lambda between invocations)
+   * or its event loop: the broker has dropped it (MQTT-3.1.2-24). Writing into it would only
+   * find out after the publish timeout. Drop it now and reconnect.
+   */
+  private checkAlive(): void {
+    const conn = this.conn
+    if (this._state !== 'connected' || !conn) return
+    const keepaliveS = conn.client.keepalive
+    if (!keepaliveS || conn.lastInboundAt === 0) return
+    const silentMs = Date.now() - conn.lastInboundAt
+    if (silentMs <= keepaliveS * 1500) return
+    this.log.info('connection silent beyond 1.5 x keepalive (process frozen?); reconnecting', { ...this.fields(), silentMs })
+    this.setState('reconnecting')
+    this.armWatchdog() // in case the close never comes
+    conn.client.stream?.destroy()
+  }
+
+  private failReadyWaiters(err: Error): void {
+    for (const w of [...this.readyWaiters]) w.reject(err)
+  }
+
+  // ---------------------------------------------------------------- publish
+
+  private acquireSlot(timeoutMs: number): Promise<void> {
+    if (this.closed) return Promise.reject(this.closedError())
+    if (this.inflight < this.inflightLimit && this.slotWaiters.length === 0) {
+      this.inflight++
+      return Promise.resolve()
+    }
+    return new Promise<void>((resolve, reject) => {
+      const waiter: Waiter = {
+        resolve: () => {
+          clearTimeout(timer)
+          resolve()
+        },
+        reject: (err) => {
+          clearTimeout(timer)
+          reject(err)
+        },
+      }
+      const timer = setTimeout(() => {
+        const i = this.slotWaiters.indexOf(waiter)
+        if (i >= 0) this.slotWaiters.splice(i, 1)
+        reject(new TimeoutError(`waiting for one of ${this.inflightLimit} in-flight slots`, timeoutMs))
+      }, timeoutMs)
+      this.slotWaiters.push(waiter)
+    })
+  }
+
+  private releaseSlot(): void {
+    this.inflight--
+    this.pumpSlots()
+  }
+
+  private pumpSlots(): void {
+    while (this.inflight < this.inflightLimit && this.slotWaiters.length > 0) {
+      this.inflight++
+      this.slotWaiters.shift()?.resolve()
+    }
+  }
+
+  private send(topic: string, body: string | Buffer, pubOpts: IClientPublishOptions, leftMs: number, totalMs: number): Promise<void> {
+    const conn = this.conn
+    const qos = pubOpts.qos ?? 0
+    if (!conn) {
+      if (qos > 0) this.releaseSlot()
+      return Promise.reject(new PublishError(topic, `no connection to ${this.url}`))
+    }
+    const client = conn.client
+    const ackName = qos === 2 ? 'PUBCOMP' : 'PUBACK'
+    return new Promise<void>((resolve, reject) => {
+      let settled = false
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const pending: PendingPublish = {
+        topic,
+        qos,
+        cb: noop,
+        settle: (err) => {
+          if (settled) return
+          settled = true
+          clearTimeout(timer)
+          conn.pending.delete(pending)
+          if (pending.messageId !== undefined && conn.byId.get(pending.messageId) === pending) {
+            conn.byId.delete(pending.messageId)
+          }
+          if (qos > 0) this.releaseSlot()
+          if (err) reject(err)
+          else resolve()
+        },
+      }
+      pending.cb = (err) => {
+        if (settled) return
+        pending.settle(err ? this.publishCallbackError(conn, pending, err) : undefined)
+      }
+      conn.pending.add(pending)
+      timer = setTimeout(() => {
+        const id = pending.messageId
+        const owned = id !== undefined && conn.byId.get(id) === pending
+        const what = qos === 0 ? `writing to ${this.url}` : `${ackName} from ${this.url}`
+        pending.settle(
+          new PublishError(topic, `no ${what} within ${totalMs} ms`, { cause: new TimeoutError(`publish to ${topic}`, totalMs) }),
+        )
+        this.withdraw(conn, pending, owned)
+        this.log.warn('publish timed out', { ...this.fields(), topic, qos, timeoutMs: totalMs })
+      }, Math.max(1, leftMs))
+
+      try {
+        client.publish(topic, body, pubOpts, pending.cb)
+      } catch (err) {
+        pending.settle(new PublishError(topic, errorMessage(err), { retriable: false, cause: err }))
+        return
+      }
+      if (qos > 0 && !settled) {
+        // The id is allocated synchronously inside publish() unless MQTT.js queued the call
+        // behind a store replay; the callback identity tells which.
+        const id = client.getLastMessageId()
+        if (client.outgoing[id]?.cb === pending.cb) {
+          pending.messageId = id
+          conn.byId.set(id, pending)
+        }
+      }
+    })
+  }
+
+  /** Takes a timed-out publish back from MQTT.js so that a reconnect does not replay it. */
+  private withdraw(conn: Conn, pending: PendingPublish, owned: boolean): void {
+    const { client } = conn
+    if (owned && pending.messageId !== undefined && client.outgoing[pending.messageId]) {
+      client.removeOutgoingMessage(pending.messageId)
+      return
+    }
+    const queue = conn.internals._storeProcessingQueue
+    if (queue) {
+      const i = queue.findIndex((e) => e.callback === pending.cb)
+      if (i >= 0) queue.splice(i, 1)
+    }
+  }
+
+  private publishCallbackError(conn: Conn, pending: PendingPublish, err: Error): Error {
+    const { topic } = pending
+    if (err instanceof ErrorWithReasonCode) {
+      const code = err.code
+      return new PublishError(topic, `refused by ${this.url}: ${reasonText(code)} (reason code 0x${code.toString(16)})`, {
+        retriable: !TERMINAL_PUBACK_CODES.has(code),
+        cause: err,
+      })
+    }
+    if (err.message === 'Connection closed' && pending.messageId !== undefined) {
+      // MQTT.js dropped the callback but kept the packet in its store: it would be sent again
+      // after reconnect with nobody waiting. The caller hears "retriable" instead.
+      conn.client.outgoingStore.del({ messageId: pending.messageId }, noop)
+    }
+    if (this.closed) return this.closedError()
+    return new PublishError(topic, `connection to ${this.url} lost before the ack (${err.message})`, { cause: err })
+  }
+
+  private publishWaitError(topic: string, err: unknown): Error {
+    if (err instanceof ClosedError) return err
+    if (err instanceof TimeoutError) return new PublishError(topic, err.message, { cause: err })
+    if (err instanceof MqttFnError) return new PublishError(topic, err.message, { retriable: err.retriable, cause: err })
+    return new PublishError(topic, errorMessage(err), { cause: err })
+  }
+
+  private failPending(conn: Conn, make: (p: PendingPublish) => Error): void {
+    for (const p of [...conn.pending]) p.settle(make(p))
+  }
+
+  // ---------------------------------------------------------------- subscribe / deliver
+
+  private sendSubscribe(conn: Conn, gen: number, entry: FilterEntry, timeoutMs: number): Promise<void> {
+    const qos = entry.qos
+    const current = entry.inFlight
+    if (current && current.gen === gen && current.qos >= qos) return current.promise
+    const promise = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(
+          new SubscribeError(entry.filter, `no SUBACK from ${this.url} within ${timeoutMs} ms`, {
+            retriable: true,
+            cause: new TimeoutError(`subscribe to ${entry.filter}`, timeoutMs),
+          }),
+        )
+      }, Math.max(1, timeoutMs))
+      conn.client.subscribe(entry.filter, { qos }, (err, granted) => {
+        clearTimeout(timer)
+        if (err) {
+          const code = (err as { packet?: { granted?: unknown[] } }).packet?.granted?.[0]
+          if (typeof code === 'number' && (code & 0x80) !== 0) {
+            reject(new SubscribeError(entry.filter, `refused by ${this.url}: ${reasonText(code)} (reason code 0x${code.toString(16)})`, { reasonCode: code }))
+          } else {
+            reject(new SubscribeError(entry.filter, err.message, { retriable: true, cause: err }))
+          }
+          return
+        }
+        const g = granted?.[0]?.qos ?? qos
+        if (gen === this.gen && conn === this.conn) this.confirmed.set(entry.filter, Math.max(g, qos))
+        if (g < qos) this.log.warn('broker granted a lower QoS', { ...this.fields(), filter: entry.filter, requested: qos, granted: g })
+        resolve()
+      })
+    })
+    entry.inFlight = { gen, qos, promise }
+    promise.catch(noop)
+    return promise
+  }
+
+  private dropFilter(entry: FilterEntry): void {
+    this.filters.delete(entry.filter)
+    this.matcher.remove(entry.filter, entry)
+  }
+
+  private async removeHandler(entry: FilterEntry, handler: MessageHandler): Promise<void> {
+    if (!entry.handlers.delete(handler)) return
+    if (entry.handlers.size > 0 || this.filters.get(entry.filter) !== entry) return
+    this.dropFilter(entry)
+    // A persistent session keeps the subscription so the broker queues for the next run.
+    if (this.persistentSession || this.closed) return
+    this.confirmed.delete(entry.filter)
+    const conn = this.conn
+    if (this._state !== 'connected' || !conn) return // a clean session forgets it anyway
+    try {
+      await withTimeout(conn.client.unsubscribeAsync(entry.filter), this.metadata.publishTimeout)
+    } catch (err) {
+      this.log.warn('unsubscribe failed', { ...this.fields(), filter: entry.filter, error: errorMessage(err) })
+    }
+  }
+
+  private onIncoming(conn: Conn, packet: PublishPacket, cb: (err?: Error) => void): void {
+    const qos = packet.qos
+    // A packet parsed from a stream that has closed: its ack could only reach a later
+    // connection, where the id means something else. Leave it to redelivery.
+    if (conn !== this.conn || this.closed || !conn.client.connected) {
+      cb(qos > 0 ? DEFERRED : undefined)
+      return
+    }
+    const topic = packet.topic
+    const handlers = new Set<MessageHandler>()
+    for (const entry of this.matcher.match(topic)) for (const h of entry.handlers) handlers.add(h)
+    if (handlers.size === 0) {
+      this.log.warn('message with no matching handler left un-acked', { ...this.fields(), topic, qos })
+      cb(qos > 0 ? DEFERRED : undefined)
+      return
+    }
+    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload)
+    const properties = incomingProperties(packet)
+    if (qos === 0) {
+      for (const h of handlers) this.deliver(h, this.message(packet, topic, payload, properties, () => false))
+      cb()
+      return
+    }
+
+    const delivery: Delivery = { conn, gen: this.gen, packet, remaining: handlers.size }
+    this.unacked++
+    if (qos === 2 && packet.messageId !== undefined) this.qos2Unacked.add(packet.messageId)
+    for (const h of handlers) {
+      let result: boolean | undefined
+      const ack = () => {
+        result ??= this.ack(delivery)
+        return result
+      }
+      this.deliver(h, this.message(packet, topic, payload, properties, ack))
+    }
+    if (this.unacked < this.opts.maxUnacked) cb(DEFERRED)
+    else this.held.push(() => cb(DEFERRED)) // parser stalls here until an ack frees a slot
+  }
+
+  private message(
+    packet: PublishPacket,
+    topic: string,
+    payload: Buffer,
+    properties: MessageProperties | undefined,
+    ack: () => boolean,
+  ): IncomingMessage {
+    const m: IncomingMessage = { topic, payload, qos: packet.qos, retained: packet.retain, dup: packet.dup, ack }
+    if (properties) m.properties = properties
+    return m
+  }
+
+  private deliver(handler: MessageHandler, message: IncomingMessage): void {
+    const fail = (err: unknown) => {
+      // The message stays un-acked: redelivered after a reconnect on a resumed session.
+      const e = err instanceof Error ? err : new Error(String(err))
+      this.log.error('message handler failed', { ...this.fields(), topic: message.topic, error: e.message })
+      this.reportError(e)
+    }
+    try {
+      // Handlers are typed as returning void; an async one still returns a promise.
+      const r: unknown = handler(message)
+      if (r && typeof (r as PromiseLike<unknown>).then === 'function') (r as PromiseLike<unknown>).then(undefined, fail)
+    } catch (err) {
+      fail(err)
+    }
+  }
+
+  private ack(delivery: Delivery): boolean {
+    const { conn, gen, packet } = delivery
+    if (this.closed || conn !== this.conn || gen !== this.gen || !conn.client.connected) return false
+    delivery.remaining--
+    if (delivery.remaining > 0) return true
+    this.unacked--
+    const id = packet.messageId
+    if (id !== undefined) {
+      if (packet.qos === 1) {
+        conn.internals._sendPacket({ cmd: 'puback', messageId: id })
+      } else {
+        // What handlers/pubrel.js does after handleMessage calls back.
+        conn.client.incomingStore.del({ messageId: id }, noop)
+        conn.internals._releaseIncomingQoS2Publish(id)
+        this.qos2Unacked.delete(id)
+        conn.internals._sendPacket({ cmd: 'pubcomp', messageId: id })
+      }
+    }
+    this.releaseHeld()
+    return true
+  }
+
+  private releaseHeld(): void {
+    while (this.held.length > 0 && this.unacked < this.opts.maxUnacked) this.held.shift()?.()
+  }
+
+  /** A new connection generation: old deliveries no longer count, held callbacks run (their packets are dropped). */
+  private resetUnacked(): void {
+    this.unacked = 0
+    const held = this.held
+    this.held = []
+    for (const release of held) release()
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private reportError(err: Error): void {
+    const level = err instanceof ConnectError && err.reasonCode === undefined && err.retriable ? 'warn' : 'error'
+    this.log[level]('mqtt error', { ...this.fields(), error: err.message })
+    if (this.listenerCount('error') > 0) this.emit('error', err)
+  }
+
+  private closedError(): ClosedError {
+    return new ClosedError(`pubsub client ${JSON.stringify(this.name)} is closed`)
+  }
+
+  private fields(): Record<string, unknown> {
+    return { component: this.name, url: this.url, clientId: this.metadata.consumerID }
+  }
+}
+
+function positiveInt(v: number | undefined, dflt: number): number {
+  return v !== undefined && Number.isFinite(v) && v > 0 ? Math.floor(v) : dflt
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}
+
+function reasonText(code: number): string {
+  return (ReasonCodes as Record<number, string>)[code] || 'unknown reason'
+}
+
+/** OpenSSL's one-line errors, cut to their reason, plus what to check. */
+function tlsProblem(message: string, code: string | undefined): string {
+  const reason = /SSL routines:[^:]*:([^:]+)/.exec(message)?.[1] ?? message.trim()
+  let hint = ''
+  if (code === 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED' || code === 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE') {
+    hint = '; the broker wants a client certificate (clientCert + clientKey)'
+  } else if (code === 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA' || code === 'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE') {
+    hint = '; the broker does not accept the client certificate'
+  } else if (code && /^(UNABLE_TO_|SELF_SIGNED|DEPTH_ZERO|CERT_)/.test(code)) {
+    hint = "; the broker's certificate is not trusted (caCert)"
+  } else if (code === 'ERR_TLS_CERT_ALTNAME_INVALID' || code === 'HOSTNAME_MISMATCH') {
+    hint = "; the broker's certificate does not name this host"
+  }
+  return `${reason}${code ? ` (${code})` : ''}${hint}`
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const bound = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TimeoutError('operation', ms)), ms)
+  })
+  return Promise.race([p, bound]).finally(() => clearTimeout(timer))
+}
+
+function publishProperties(opts: PublishOptions): IClientPublishOptions['properties'] | undefined {
+  const p: NonNullable<IClientPublishOptions['properties']> = {}
+  if (opts.messageExpiryInterval !== undefined) p.messageExpiryInterval = opts.messageExpiryInterval
+  if (opts.contentType !== undefined) p.contentType = opts.contentType
+  if (opts.userProperties) {
+    // mqtt-packet throws on undefined values and silently writes nothing for an empty map.
+    const up: Record<string, string | string[]> = {}
+    for (const [k, v] of Object.entries(opts.userProperties)) {
+      if (v === undefined || v === null) continue
+      up[k] = Array.isArray(v) ? v.map(String) : String(v)
+    }
+    if (Object.keys(up).length > 0) p.userProperties = up
+  }
+  return Object.keys(p).length > 0 ? p : undefined
+}
+
+function incomingProperties(packet: PublishPacket): MessageProperties | undefined {
+  const p = packet.properties
+  if (!p) return undefined
+  const out: MessageProperties = {}
+  if (p.contentType !== undefined) out.contentType = p.contentType
+  if (p.messageExpiryInterval !== undefined) out.messageExpiryInterval = p.messageExpiryInterval
+  if (p.userProperties) out.userProperties = { ...p.userProperties }
+  return Object.keys(out).length > 0 ? out : undefined
+}

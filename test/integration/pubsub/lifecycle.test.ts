@@ -1,0 +1,332 @@
+// Connection lifecycle and failure bounds: brokers that are down, hang, or never ack; close;
+// the watchdog; the per-process client registry. Mostly aedes in-process, plus fake brokers.
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { ClosedError, PublishError, TimeoutError, TopicError } from '../../../src/core/errors.js'
+import {
+  closeAllPubsubClients,
+  ConnectError,
+  getPubsubClient,
+  SubscribeError,
+} from '../../../src/core/pubsub/index.js'
+import type { ConnectionState, Logger } from '../../../src/core/pubsub/types.js'
+import { startEmbeddedBroker, type EmbeddedBroker } from '../../../src/local/broker.js'
+import { mqttMetadata, uniqueId } from '../../helpers/factories.js'
+import { startSilentBroker, type SilentBroker } from '../../helpers/fake-brokers.js'
+import { startTcpProxy, type TcpProxy } from '../../helpers/proxy.js'
+import { clientFactory, FAST, Inbox, nextState, uniqueTopic, waitForState } from './harness.js'
+
+/** Slack on top of a timeout: timers, a loaded CI box. A bound, not a sleep. */
+const SLACK_MS = 500
+
+function capturingLogger(): Logger & { lines: string[] } {
+  const lines: string[] = []
+  const log = (level: string) => (msg: string, fields?: Record<string, unknown>) => {
+    lines.push(`${level} ${msg} ${JSON.stringify(fields ?? {})}`)
+  }
+  return { lines, debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') }
+}
+
+async function eventually(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}
+
+describe('pubsub client lifecycle', () => {
+  let broker: EmbeddedBroker
+  const extras: Array<{ close(): Promise<void> }> = []
+  beforeAll(async () => {
+    broker = await startEmbeddedBroker({
+      aedes: {
+        authorizeSubscribe: (_client, sub, cb) => cb(null, sub.topic.startsWith('forbidden/') ? null : sub),
+      },
+    })
+  })
+  afterAll(async () => {
+    await broker?.close()
+  })
+  afterEach(async () => {
+    await Promise.all(extras.splice(0).map((x) => x.close()))
+  })
+  const client = clientFactory(() => ({ url: broker.url, qos: 1 }))
+  const track = <T extends { close(): Promise<void> }>(x: T): T => {
+    extras.push(x)
+    return x
+  }
+
+  it('publish to a broker that is down rejects PublishError within the bound, naming the broker and the cause', async () => {
+    // Port 1: nothing listens there, and no other test can grab it (an ephemeral port could be).
+    const c = client({ url: 'mqtt://127.0.0.1:1', publishTimeout: 400 })
+    const started = Date.now()
+    const err = await c.publish('t', 'x').catch((e: unknown) => e)
+    const took = Date.now() - started
+    const text = String(err)
+    expect(err, text).toBeInstanceOf(PublishError)
+    expect((err as PublishError).retriable, text).toBe(true)
+    expect((err as Error).cause, text).toBeInstanceOf(TimeoutError)
+    expect(text).toContain('mqtt://127.0.0.1:1 ')
+    expect(text).toContain('ECONNREFUSED')
+    expect(took, text).toBeGreaterThanOrEqual(350)
+    expect(took, text).toBeLessThan(400 + SLACK_MS)
+  })
+
+  it('a broker that accepts TCP but never sends CONNACK: connect() and publish() reject within their bounds', async () => {
+    const hole = track(await startTcpProxy({ port: broker.port }))
+    hole.setMode('blackhole')
+    const c = client({ url: hole.url(), connectTimeout: 300, publishTimeout: 500 })
+    let started = Date.now()
+    const connectErr = await c.connect().catch((e: unknown) => e)
+    expect(connectErr).toBeInstanceOf(TimeoutError)
+    expect(Date.now() - started).toBeLessThan(300 + SLACK_MS)
+    started = Date.now()
+    const publishErr = await c.publish('t', 'x').catch((e: unknown) => e)
+    expect(publishErr).toBeInstanceOf(PublishError)
+    expect(Date.now() - started).toBeLessThan(500 + SLACK_MS)
+  })
+
+  it('a publish issued during a short outage waits for the reconnect and resolves', async () => {
+    const p = track(await startTcpProxy({ port: broker.port }))
+    const topic = uniqueTopic('outage')
+    const inbox = new Inbox({ autoAck: true })
+    await client().subscribe(topic, inbox.handler)
+    const pub = client({ url: p.url(), publishTimeout: 3000 })
+    await pub.connect()
+    p.setMode('reset') // new connections are refused for a while
+    const lost = nextState(pub, 'reconnecting')
+    p.dropAll()
+    await lost
+    const publishing = pub.publish(topic, 'through')
+    setTimeout(() => p.setMode('forward'), 200)
+    await publishing
+    await inbox.payload('through')
+  })
+
+  it('the watchdog replaces a client stuck after CONNACK (store replay never acked) and connects again', async () => {
+    const silent: SilentBroker = track(await startSilentBroker())
+    const logger = capturingLogger()
+    const c = client({ url: silent.url, connectTimeout: 300, publishTimeout: 300 }, { watchdogGraceMs: 200, logger })
+    await c.connect()
+    // No PUBACK will come; the publish waits (its own bound is long).
+    const stuck = c.publish('t', 'x', { timeoutMs: 10_000 }).catch((e: unknown) => e)
+    await eventually(() => silent.seen.includes(3), 'the PUBLISH at the broker')
+    const lost = nextState(c, 'reconnecting')
+    silent.dropAll()
+    await lost
+    // The reconnect gets a CONNACK, then MQTT.js replays the PUBLISH and waits for its PUBACK
+    // before it reports the connection: it would wait forever.
+    const err = await stuck
+    expect(err).toBeInstanceOf(PublishError)
+    expect((err as Error).message).toContain('replaced')
+    await waitForState(c, 'connected')
+    expect(logger.lines.some((l) => l.includes('replacing the MQTT client'))).toBe(true)
+    expect(silent.accepted).toBeGreaterThanOrEqual(3)
+  })
+
+  it('close() cannot hang on an ack that never comes; afterwards every call rejects ClosedError', async () => {
+    const silent = track(await startSilentBroker())
+    const c = client({ url: silent.url }, { closeTimeoutMs: 300 })
+    await c.connect()
+    const inFlight = c.publish('t', 'x', { timeoutMs: 10_000 }).catch((e: unknown) => e)
+    await eventually(() => silent.seen.includes(3), 'the PUBLISH at the broker')
+    const started = Date.now()
+    await c.close()
+    expect(Date.now() - started).toBeLessThan(300 + SLACK_MS)
+    expect(await inFlight).toBeInstanceOf(ClosedError)
+    expect(c.state).toBe('closed')
+    await expect(c.publish('t', 'x')).rejects.toBeInstanceOf(ClosedError)
+    await expect(c.subscribe('t', () => {})).rejects.toBeInstanceOf(ClosedError)
+    await expect(c.connect()).rejects.toBeInstanceOf(ClosedError)
+    await c.close() // idempotent
+  })
+
+  it('close() while the broker is unreachable returns at once and stops reconnecting', async () => {
+    const c = client({ url: 'mqtt://127.0.0.1:1', publishTimeout: 5000 })
+    const pending = c.publish('t', 'x').catch((e: unknown) => e)
+    await waitForState(c, 'connecting')
+    const started = Date.now()
+    await c.close()
+    expect(Date.now() - started).toBeLessThan(SLACK_MS)
+    expect(await pending).toBeInstanceOf(ClosedError)
+  })
+
+  it('a connection silent beyond 1.5 x keepalive (a thawed Lambda) is replaced before use, not written into', async () => {
+    const topic = uniqueTopic('thaw')
+    const inbox = new Inbox({ autoAck: true })
+    await client().subscribe(topic, inbox.handler)
+    const c = client({ keepAlive: 30 })
+    await c.connect()
+    const states: ConnectionState[] = []
+    c.on('state', (s) => states.push(s))
+    // The process "wakes up" 50 s later: no timer ran meanwhile, the broker has dropped us.
+    const realNow = Date.now.bind(Date)
+    const spy = vi.spyOn(Date, 'now').mockImplementation(() => realNow() + 50_000)
+    try {
+      await c.publish(topic, 'after-thaw')
+    } finally {
+      spy.mockRestore()
+    }
+    expect(states).toEqual(['reconnecting', 'connected'])
+    await inbox.payload('after-thaw')
+  })
+
+  it('emits state changes: connecting, connected, reconnecting, connected, closed', async () => {
+    const p = track(await startTcpProxy({ port: broker.port }))
+    const c = client({ url: p.url() })
+    const states: ConnectionState[] = []
+    c.on('state', (s) => states.push(s))
+    expect(c.state).toBe('idle')
+    await c.connect()
+    const lost = nextState(c, 'reconnecting')
+    p.dropAll()
+    await lost
+    await waitForState(c, 'connected')
+    await c.close()
+    expect(states).toEqual(['connecting', 'connected', 'reconnecting', 'connected', 'closed'])
+  })
+
+  it('a SUBACK failure rejects subscribe() with SubscribeError and keeps no handler', async () => {
+    const logger = capturingLogger()
+    const c = client({}, { logger })
+    const err = await c.subscribe('forbidden/x', () => {}).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(SubscribeError)
+    expect((err as SubscribeError).reasonCode).toBe(0x80)
+    expect((err as Error).message).toContain('"forbidden/x"')
+    // The client is still fine for other filters.
+    const inbox = new Inbox({ autoAck: true })
+    const topic = uniqueTopic('allowed')
+    await c.subscribe(topic, inbox.handler)
+    await client().publish(topic, 'ok')
+    await inbox.payload('ok')
+  })
+
+  it('a message that no handler matches is not acked and is logged; a later session with a handler gets it', async () => {
+    const consumerID = uniqueId('orphan')
+    const topic = uniqueTopic('orphan')
+    const a = client({ consumerID, cleanSession: false })
+    await a.subscribe(topic, () => {})
+    await a.close()
+    await client().publish(topic, 'orphan')
+
+    // Same session, but this process only handles another filter.
+    const logger = capturingLogger()
+    const b = client({ consumerID, cleanSession: false }, { logger })
+    await b.subscribe(`${topic}/other`, () => {})
+    await eventually(() => logger.lines.some((l) => l.startsWith('warn message with no matching handler')), 'the warning')
+    expect(logger.lines.find((l) => l.includes('no matching handler'))).toContain(topic)
+    await b.close()
+
+    const inbox = new Inbox({ autoAck: true })
+    const c = client({ consumerID, cleanSession: false })
+    await c.subscribe(topic, inbox.handler)
+    await inbox.payload('orphan')
+  })
+
+  it('a handler that throws: the error is reported, the message stays un-acked, other deliveries go on', async () => {
+    const c = client()
+    const errors: Error[] = []
+    c.on('error', (e) => errors.push(e))
+    const topic = uniqueTopic('throws')
+    const inbox = new Inbox({ autoAck: true })
+    await c.subscribe(topic, (m) => {
+      if (m.payload.toString() === 'bad') throw new Error('handler broke')
+      inbox.handler(m)
+    })
+    const pub = client()
+    await pub.publish(topic, 'bad')
+    await pub.publish(topic, 'good')
+    await inbox.payload('good')
+    expect(errors.map((e) => e.message)).toEqual(['handler broke'])
+  })
+
+  it('unsubscribe: the handler stops; on a clean session the broker stops sending; other handlers stay', async () => {
+    const logger = capturingLogger()
+    const c = client({}, { logger })
+    const topic = uniqueTopic('unsub')
+    const kept = new Inbox({ autoAck: true })
+    const dropped = new Inbox({ autoAck: true })
+    const other = new Inbox({ autoAck: true })
+    const subKept = await c.subscribe(topic, kept.handler)
+    const subDropped = await c.subscribe(topic, dropped.handler)
+    await c.subscribe(`${topic}/other`, other.handler)
+    const pub = client()
+    await pub.publish(topic, 'both')
+    await kept.payload('both')
+    await dropped.payload('both')
+
+    await subDropped.unsubscribe()
+    await pub.publish(topic, 'one')
+    await kept.payload('one')
+    expect(dropped.payloads()).toEqual(['both'])
+
+    await subKept.unsubscribe() // last handler of the filter: UNSUBSCRIBE
+    await pub.publish(topic, 'none')
+    await pub.publish(`${topic}/other`, 'marker')
+    await other.payload('marker')
+    expect(kept.payloads()).toEqual(['both', 'one'])
+    expect(logger.lines.some((l) => l.includes('no matching handler'))).toBe(false)
+  })
+
+  it('rejects invalid topics and filters before anything is sent', async () => {
+    const c = client()
+    await expect(c.publish('a/+/b', 'x')).rejects.toBeInstanceOf(TopicError)
+    await expect(c.publish('', 'x')).rejects.toBeInstanceOf(TopicError)
+    await expect(c.subscribe('a/#/b', () => {})).rejects.toBeInstanceOf(TopicError)
+    await expect(c.subscribe('$share/g', () => {})).rejects.toBeInstanceOf(TopicError)
+    await expect(c.subscribe('a+/b', () => {})).rejects.toBeInstanceOf(TopicError)
+    expect(c.state).toBe('idle')
+  })
+
+  it('a CONNACK refusal rejects connect() at once with ConnectError', async () => {
+    const strict = track(
+      await startEmbeddedBroker({
+        aedes: {
+          authenticate: (_c, username, _p, done) => {
+            if (username === 'ok') return done(null, true)
+            const e = Object.assign(new Error('denied'), { returnCode: 4 as const })
+            done(e, null)
+          },
+        },
+      }),
+    )
+    const c = client({ url: strict.url.replace('mqtt://', 'mqtt://nope:pw@'), connectTimeout: 3000 })
+    const started = Date.now()
+    const err = await c.connect().catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(ConnectError)
+    expect((err as ConnectError).reasonCode).toBe(4)
+    expect((err as Error).message).toBe(`connect to ${strict.url}: refused by the broker: Bad username or password (return code 4)`)
+    expect(Date.now() - started).toBeLessThan(1000)
+  })
+})
+
+describe('getPubsubClient', () => {
+  let broker: EmbeddedBroker
+  beforeAll(async () => {
+    broker = await startEmbeddedBroker()
+  })
+  afterAll(async () => {
+    await closeAllPubsubClients()
+    await broker?.close()
+  })
+
+  it('one client per component name, reused; closeAllPubsubClients closes them; a closed one is replaced', async () => {
+    const orders = { name: 'orders', metadata: mqttMetadata({ url: broker.url, qos: 1 }) }
+    const events = { name: 'events', metadata: mqttMetadata({ url: broker.url, qos: 1 }) }
+    const a = getPubsubClient(orders, FAST)
+    expect(getPubsubClient(orders)).toBe(a)
+    const b = getPubsubClient(events)
+    expect(b).not.toBe(a)
+    expect(a.state).toBe('idle') // lazy
+    await a.publish('t', 'x')
+    expect(a.state).toBe('connected')
+    await closeAllPubsubClients()
+    expect(a.state).toBe('closed')
+    expect(b.state).toBe('closed')
+    const again = getPubsubClient(orders)
+    expect(again).not.toBe(a)
+    await again.publish('t', 'y')
+    await again.close()
+    expect(getPubsubClient(orders)).not.toBe(again)
+  })
+})
