@@ -1,0 +1,46 @@
+import type { PublishOptions, Logger } from '../core/pubsub/types.js'
+import type { LoadedResources, PubsubComponent } from '../core/resources/types.js'
+import type { ApiHandler } from './types.js'
+
+/** What the publish API needs of an MQTT client: a publish that settles after the PUBACK or a bounded failure. */
+export interface PublishClient {
+  publish(topic: string, payload: Buffer, options?: PublishOptions): Promise<void>
+}
+
+export interface PublishApiOptions {
+  /** The loaded resources, or just the pubsub components. */
+  resources: Pick<LoadedResources, 'pubsubs'> | readonly PubsubComponent[]
+  /**
+   * Dapr app id: CloudEvent `source`, `publishingScopes`, component `scopes`, `/v1.0/metadata`
+   * `id`. daprd always has one; without it the app id is the empty string.
+   */
+  appId?: string
+  /**
+   * When set, every request but `GET /v1.0/healthz[/outbound]` must carry it in the
+   * `dapr-api-token` header, else 401 (daprd `APITokenAuthMiddleware`). The caller reads it
+   * from `APP_API_TOKEN` / `DAPR_API_TOKEN`.
+   */
+  apiToken?: string
+  /** Largest accepted request body in bytes, else 413. Default 1 MiB (`DEFAULT_MAX_BODY_BYTES`). */
+  maxBodyBytes?: number
+  /**
+   * The MQTT client of a component. Default: the process-wide client of `core/pubsub`
+   * (`getPubsubClient`). Tests inject one only where no real broker can produce the failure.
+   */
+  getClient?: (component: PubsubComponent) => PublishClient
+  /** Default: errors to `console.error`, nothing else. */
+  logger?: Partial<Logger>
+  /**
+   * `runtimeVersion` reported by `GET /v1.0/metadata`. Default `edge` (what a daprd built
+   * without a release version reports); `extended.mqttfn` always says what answered.
+   */
+  runtimeVersion?: string
+}
+
+/** The handler, with the body limit it enforces (the Node adapter reads bodies up to it). */
+export type PublishApiHandler = ApiHandler & { readonly maxBodyBytes: number }
+
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+
+/** daprd's default bulk publisher runs at most this many publishes at once (default_bulkpub.go). */
+export const BULK_PUBLISH_CONCURRENCY = 100

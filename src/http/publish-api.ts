@@ -1,0 +1,384 @@
+import { timingSafeEqual } from 'node:crypto'
+import pLimit from 'p-limit'
+import { buildPublishPayload } from '../core/envelope/index.js'
+import { MqttFnError } from '../core/errors.js'
+import { getPubsubClient } from '../core/pubsub/index.js'
+import type { Logger } from '../core/pubsub/types.js'
+import type { PubsubComponent } from '../core/resources/types.js'
+import { validatePublishTopic } from '../core/topics/index.js'
+import { BulkDecodeError, convertEventToBytes, decodeBulkEntries, entryMetadata } from './bulk-entries.js'
+import * as daprErrors from './dapr-errors.js'
+import { goMarshal, goQuote as goString } from '../core/envelope/index.js'
+import {
+  BULK_PUBLISH_CONCURRENCY,
+  DEFAULT_MAX_BODY_BYTES,
+  type PublishApiHandler,
+  type PublishApiOptions,
+  type PublishClient,
+} from './options.js'
+import { metadataFromQuery, rawPayloadFlag, retainFlag } from './request-metadata.js'
+import { emptyResponse, jsonResponse } from './responses.js'
+import { isExcludedFromApiToken, matchRoute, queryUnescape, UnescapeError, type RouteMatch } from './router.js'
+import { componentVisible, isPublishAllowed } from './topic-access.js'
+import type { ApiRequest, ApiResponse } from './types.js'
+
+/** Beyond the client's own bounds (connect + PUBACK), how long the handler waits before answering 500 itself. */
+const PUBLISH_GUARD_MARGIN_MS = 1000
+
+/**
+ * The Dapr publish API (daprd `pkg/api/http`), platform-neutral: `POST|PUT
+ * /v1.0/publish/{pubsub}/{topic...}`, bulk publish, healthz and metadata. The handler never
+ * throws: every failure is a Dapr-shaped answer, unexpected ones are logged.
+ */
+export function createPublishApi(options: PublishApiOptions): PublishApiHandler {
+  const api = new PublishApi(options)
+  const handler = (request: ApiRequest): Promise<ApiResponse> => api.handle(request)
+  return Object.assign(handler, { maxBodyBytes: api.maxBodyBytes })
+}
+
+interface ResolvedTarget {
+  component: PubsubComponent
+  name: string
+  topic: string
+  /** False when the decoded topic bytes are not UTF-8 (MQTT requires UTF-8). */
+  topicIsUtf8: boolean
+  requestMetadata: Record<string, string>
+}
+
+interface PreparedMessage {
+  payload: Buffer
+  metadata: Record<string, string>
+}
+
+class PublishApi {
+  readonly maxBodyBytes: number
+  private readonly appId: string
+  private readonly components: Map<string, PubsubComponent>
+  private readonly token: Buffer | undefined
+  private readonly getClient: (component: PubsubComponent) => PublishClient
+  private readonly log: Logger
+  private readonly runtimeVersion: string
+
+  constructor(options: PublishApiOptions) {
+    this.appId = options.appId ?? ''
+    const pubsubs = Array.isArray(options.resources)
+      ? (options.resources as readonly PubsubComponent[])
+      : (options.resources as { pubsubs: readonly PubsubComponent[] }).pubsubs
+    this.components = new Map()
+    for (const component of pubsubs) {
+      if (componentVisible(component, this.appId)) this.components.set(component.name, component)
+    }
+    this.token = options.apiToken ? Buffer.from(options.apiToken, 'utf8') : undefined
+    const max = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
+    if (!Number.isSafeInteger(max) || max < 0) throw new RangeError(`maxBodyBytes must be a non-negative integer, got ${max}`)
+    this.maxBodyBytes = max
+    this.getClient = options.getClient ?? getPubsubClient
+    const noop = (): void => {}
+    this.log = {
+      debug: options.logger?.debug ?? noop,
+      info: options.logger?.info ?? noop,
+      warn: options.logger?.warn ?? noop,
+      error: options.logger?.error ?? ((msg, fields) => console.error(msg, fields ?? '')),
+    }
+    this.runtimeVersion = options.runtimeVersion ?? 'edge'
+  }
+
+  async handle(request: ApiRequest): Promise<ApiResponse> {
+    try {
+      return await this.route(request)
+    } catch (err) {
+      this.log.error('publish API: unexpected error', { error: describe(err), method: safeString(request?.method) })
+      return daprErrors.internalError()
+    }
+  }
+
+  private async route(request: ApiRequest): Promise<ApiResponse> {
+    const method = String(request.method)
+    const path = String(request.path)
+    if (this.token && !isExcludedFromApiToken(method, path) && !this.tokenMatches(request.headers['dapr-api-token'])) {
+      return daprErrors.invalidApiToken()
+    }
+    const match = matchRoute(path, (name) => this.components.has(name))
+    if (!match) return daprErrors.noRoute()
+    if (!match.methods.includes(method)) return daprErrors.methodNotAllowed(method, path, match.methods)
+    switch (match.name) {
+      case 'healthz':
+        return this.healthz(request)
+      case 'healthzOutbound':
+        return emptyResponse()
+      case 'metadata':
+        return this.metadata()
+      case 'publish':
+        return this.publish(request, match)
+      case 'bulkPublish':
+        return this.bulkPublish(request, match)
+    }
+  }
+
+  /** Constant time for equal lengths; a length mismatch fails after a same-cost compare. */
+  private tokenMatches(header: string | undefined): boolean {
+    const token = this.token as Buffer
+    const given = Buffer.from(header ?? '', 'utf8')
+    if (given.length !== token.length) {
+      timingSafeEqual(token, token)
+      return false
+    }
+    return timingSafeEqual(given, token)
+  }
+
+  /** daprd `onGetHealthz`: `?appid=` that is not this app's id is 500 ERR_HEALTH_APPID_NOT_MATCH. */
+  private healthz(request: ApiRequest): ApiResponse {
+    const appid = request.query.get('appid')
+    if (appid !== null && appid !== this.appId) {
+      return jsonResponse(500, '{"errorCode":"ERR_HEALTH_APPID_NOT_MATCH","message":"dapr app-id does not match"}')
+    }
+    return emptyResponse()
+  }
+
+  /**
+   * daprd `onGetMetadata` (pkg/api/http/metadata.go): field order of its `metadataResponse`.
+   * Lists stay present when empty (daprd omits them) so clients that iterate them need no guard.
+   */
+  private metadata(): ApiResponse {
+    const components = [...this.components.values()].map(
+      (c) =>
+        `{"name":${goString(c.name)},"type":${goString(c.type)},"version":"v1","capabilities":["SUBSCRIBE_WILDCARDS"]}`,
+    )
+    const id = this.appId === '' ? '' : `"id":${goString(this.appId)},`
+    const body =
+      `{${id}"runtimeVersion":${goString(this.runtimeVersion)},"enabledFeatures":[],"actors":[],` +
+      `"components":[${components.join(',')}],` +
+      `"extended":${goMarshal({ daprRuntimeVersion: this.runtimeVersion, mqttfn: 'publish-api' })},` +
+      `"subscriptions":[],"httpEndpoints":[],"actorRuntime":{"runtimeStatus":"DISABLED","hostReady":false}}`
+    return jsonResponse(200, body)
+  }
+
+  /** daprd `validateAndGetPubsubAndTopic`, after chi's parameter unescaping. */
+  private resolveTarget(request: ApiRequest, match: RouteMatch): ResolvedTarget | ApiResponse {
+    const requestMetadata = metadataFromQuery(request.query)
+    let name: string
+    let topic: string
+    let topicIsUtf8 = true
+    let param = 'pubsubname'
+    try {
+      name = queryUnescape(match.rawPubsub ?? '')
+      param = '*'
+      const strict = queryUnescape(match.rawTopic ?? '', true)
+      topicIsUtf8 = strict !== null
+      topic = strict ?? queryUnescape(match.rawTopic ?? '')
+    } catch (err) {
+      if (err instanceof UnescapeError) {
+        return daprErrors.malformedRequest(`failed to unescape request parameter ${JSON.stringify(param)}. Error: ${err.message}`)
+      }
+      throw err
+    }
+    if (name === '') return daprErrors.pubsubNameEmpty(requestMetadata)
+    const component = this.components.get(name)
+    if (!component) return daprErrors.pubsubNotFound(name, requestMetadata)
+    if (topic === '') return daprErrors.topicEmpty(name, requestMetadata)
+    return { component, name, topic, topicIsUtf8, requestMetadata }
+  }
+
+  /**
+   * mqtt-fn: what daprd would hand to the broker but MQTT forbids (wildcards, NUL, not UTF-8,
+   * longer than 65535 bytes) is 400 ERR_MALFORMED_REQUEST instead of a broker disconnect.
+   */
+  private topicProblem(target: ResolvedTarget): ApiResponse | undefined {
+    if (!target.topicIsUtf8) {
+      return daprErrors.malformedRequest(`topic ${JSON.stringify(target.topic)}: not valid UTF-8 after percent-decoding`)
+    }
+    try {
+      validatePublishTopic(target.topic)
+    } catch (err) {
+      if (err instanceof MqttFnError) return daprErrors.malformedRequest(err.message)
+      throw err
+    }
+    return undefined
+  }
+
+  private tooLarge(request: ApiRequest): ApiResponse | undefined {
+    return request.body.length > this.maxBodyBytes ? daprErrors.bodyTooLarge(this.maxBodyBytes) : undefined
+  }
+
+  /** daprd `onPublish`, in its order: target, body, rawPayload, CloudEvent, scopes, publish. */
+  private async publish(request: ApiRequest, match: RouteMatch): Promise<ApiResponse> {
+    const target = this.resolveTarget(request, match)
+    if (isResponse(target)) return target
+    const { component, name, topic, requestMetadata } = target
+    const tooLarge = this.tooLarge(request)
+    if (tooLarge) return tooLarge
+
+    const raw = rawPayloadFlag(requestMetadata)
+    if ('error' in raw) return daprErrors.metadataDeserialize(name, requestMetadata, raw.error)
+
+    let payload: Buffer = request.body
+    if (!raw.value) {
+      const built = this.envelope(target, request, request.body, header(request, 'content-type'), requestMetadata)
+      if (isResponse(built)) return built
+      payload = built
+    }
+
+    if (!isPublishAllowed(component, topic, this.appId)) return daprErrors.publishForbidden(name, topic, this.appId)
+    const topicProblem = this.topicProblem(target)
+    if (topicProblem) return topicProblem
+
+    const retain = retainFlag(requestMetadata)
+    if ('error' in retain) return daprErrors.metadataDeserialize(name, requestMetadata, retain.error)
+
+    const failure = await this.send(component, topic, payload, retain.value)
+    if (failure !== undefined) return daprErrors.publishMessage(name, topic, failure)
+    return emptyResponse()
+  }
+
+  /** daprd `onBulkPublish` with the default bulk publisher (the MQTT component has no BulkPublish). */
+  private async bulkPublish(request: ApiRequest, match: RouteMatch): Promise<ApiResponse> {
+    const target = this.resolveTarget(request, match)
+    if (isResponse(target)) return target
+    const { component, name, topic, requestMetadata } = target
+    const tooLarge = this.tooLarge(request)
+    if (tooLarge) return tooLarge
+
+    const raw = rawPayloadFlag(requestMetadata)
+    if ('error' in raw) return daprErrors.metadataDeserialize(name, requestMetadata, raw.error)
+
+    let entries
+    try {
+      entries = decodeBulkEntries(request.body)
+    } catch (err) {
+      if (err instanceof BulkDecodeError) return daprErrors.unmarshalEvents(name, topic, this.appId, err.message)
+      throw err
+    }
+
+    const seen = new Set<string>()
+    const messages: (PreparedMessage & { entryId: string; contentType: string })[] = []
+    for (const entry of entries) {
+      let data: Buffer
+      try {
+        data = convertEventToBytes(entry.event, entry.contentType)
+      } catch (err) {
+        return daprErrors.marshalEnvelope(name, topic, this.appId, (err as Error).message)
+      }
+      if (entry.entryId === '' || seen.has(entry.entryId)) {
+        return daprErrors.marshalEvents(name, topic, this.appId, 'entryId is duplicated or not present for entry')
+      }
+      seen.add(entry.entryId)
+      messages.push({
+        entryId: entry.entryId,
+        contentType: entry.contentType,
+        payload: data,
+        metadata: entryMetadata(requestMetadata, entry.metadata),
+      })
+    }
+
+    if (!raw.value) {
+      for (const message of messages) {
+        // daprd decides rawPayload for the whole request; an entry's own rawPayload is ignored.
+        const { rawPayload: _ignored, ...envelopeMetadata } = message.metadata
+        const built = this.envelope(target, request, message.payload, message.contentType, envelopeMetadata)
+        if (isResponse(built)) return built
+        message.payload = built
+      }
+    }
+
+    if (!isPublishAllowed(component, topic, this.appId)) return daprErrors.publishForbidden(name, topic, this.appId)
+    const topicProblem = this.topicProblem(target)
+    if (topicProblem) return topicProblem
+
+    const limit = pLimit(BULK_PUBLISH_CONCURRENCY)
+    const results = await Promise.all(
+      messages.map((message) =>
+        limit(async () => {
+          const retain = retainFlag(message.metadata)
+          if ('error' in retain) return retain.error
+          return this.send(component, topic, message.payload, retain.value)
+        }),
+      ),
+    )
+    const failed = messages.flatMap((message, i) => {
+      const error = results[i]
+      return error === undefined ? [] : [`{"entryId":${goString(message.entryId)},"error":${goString(error)}}`]
+    })
+    if (failed.length === 0) return emptyResponse()
+    return jsonResponse(500, `{"failedEntries":[${failed.join(',')}],"errorCode":"ERR_PUBSUB_PUBLISH_MESSAGE"}`)
+  }
+
+  /** The CloudEvent bytes (daprd `NewCloudEvent` + `ApplyMetadata` + `json.Marshal`), or its error response. */
+  private envelope(
+    target: ResolvedTarget,
+    request: ApiRequest,
+    data: Buffer,
+    contentType: string | undefined,
+    metadata: Record<string, string>,
+  ): Buffer | ApiResponse {
+    const traceparent = header(request, 'traceparent')
+    const tracestate = header(request, 'tracestate')
+    try {
+      const built = buildPublishPayload({
+        pubsubName: target.name,
+        topic: target.topic,
+        data,
+        metadata,
+        appId: this.appId,
+        ...(contentType !== undefined ? { contentType } : {}),
+        ...(traceparent !== undefined ? { traceparent } : {}),
+        ...(tracestate !== undefined ? { tracestate } : {}),
+      })
+      return built.payload
+    } catch (err) {
+      if (err instanceof MqttFnError && err.code === 'ERR_PUBSUB_CLOUD_EVENTS_SER') {
+        return daprErrors.cloudEventCreation(target.name, this.appId, err.message)
+      }
+      if (err instanceof MqttFnError && err.code === 'ERR_PUBSUB_REQUEST_METADATA') {
+        const error = err.message.replace(/^failed deserializing metadata\. Error: /, '')
+        return daprErrors.metadataDeserialize(target.name, target.requestMetadata, error)
+      }
+      throw err
+    }
+  }
+
+  /**
+   * Publishes and waits for the PUBACK. Resolves undefined on success, else the error text
+   * daprd's component would give (`failed to publish: ...`). Bounded even if the client is not.
+   */
+  private async send(component: PubsubComponent, topic: string, payload: Buffer, retain: boolean | undefined): Promise<string | undefined> {
+    const { connectTimeout, publishTimeout } = component.metadata
+    const guardMs = connectTimeout + publishTimeout + PUBLISH_GUARD_MARGIN_MS
+    let timer: NodeJS.Timeout | undefined
+    const guard = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer from the MQTT client within ${guardMs} ms`)), guardMs)
+    })
+    try {
+      const client = this.getClient(component)
+      await Promise.race([client.publish(topic, payload, retain === undefined ? {} : { retain }), guard])
+      return undefined
+    } catch (err) {
+      const text = `failed to publish: ${describe(err)}`
+      this.log.warn('publish failed', { pubsub: component.name, topic, error: describe(err) })
+      return text
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+}
+
+function isResponse(value: unknown): value is ApiResponse {
+  return typeof value === 'object' && value !== null && 'status' in value && 'body' in value && 'headers' in value
+}
+
+function header(request: ApiRequest, name: string): string | undefined {
+  const value = request.headers[name]
+  return typeof value === 'string' ? value : undefined
+}
+
+function describe(err: unknown): string {
+  if (err instanceof Error) return err.message
+  return safeString(err)
+}
+
+function safeString(value: unknown): string {
+  try {
+    return String(value)
+  } catch {
+    return '(unprintable)'
+  }
+}
