@@ -1,0 +1,249 @@
+#!/usr/bin/env node
+// `npm run build`: one esbuild bundle per deployable function, ready to upload.
+//
+//   dist/functions/aws/<name>/index.mjs     Lambda handler `index.handler` (+ .map, resources/)
+//   dist/functions/aws/<name>.zip           the same folder, zipped for `aws lambda update-function-code`
+//   dist/functions/azure/                   an Azure Functions app folder (host.json, package.json,
+//                                           index.mjs, resources/), ready for `func azure functionapp publish`
+//   dist/functions/sizes.json               bundle sizes, and MQTT.js alone bundled the same way
+//
+// Options: --resources DIR (default ./resources), --strict (fail when the resources do not load
+// with this environment), --quiet.
+import { cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { dirname, join, relative, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import * as esbuild from 'esbuild'
+import { zipSync } from 'fflate'
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+const { values: args } = parseArgs({
+  options: {
+    resources: { type: 'string', default: 'resources' },
+    strict: { type: 'boolean', default: false },
+    quiet: { type: 'boolean', default: false },
+  },
+})
+const log = (...a) => {
+  if (!args.quiet) console.log(...a)
+}
+
+const out = join(root, 'dist', 'functions')
+const resourcesDir = resolve(root, args.resources)
+
+export const AWS_FUNCTIONS = [
+  { name: 'http-publish', entry: 'functions/aws/http-publish.ts' },
+  { name: 'sqs-relay', entry: 'functions/aws/sqs-relay.ts' },
+]
+
+// MQTT.js is CommonJS: its `require('net')` needs a real `require` in an ES module.
+const banner = {
+  js: "import { createRequire as __mqttfnCreateRequire } from 'node:module'; const require = __mqttfnCreateRequire(import.meta.url);",
+}
+
+/**
+ * Parts of MQTT.js's dependency tree that a function never runs, swapped for small stand-ins:
+ * - `socks`: SOCKS proxy support (only with the `socksProxy` option, which mqtt-fn never sets);
+ * - `worker-timers`: timers for browsers' web workers (Node uses its own timers);
+ * - `readable-stream`: the npm copy of Node's streams, replaced by `node:stream` itself;
+ * - MQTT.js's package.json, which it embeds whole for its version string.
+ * Together they are about half of a plain MQTT.js bundle.
+ */
+const trimPlugin = {
+  name: 'mqtt-fn-trim',
+  setup(build) {
+    build.onResolve({ filter: /^socks$/ }, () => ({ path: 'socks', namespace: 'mqtt-fn-stub' }))
+    build.onResolve({ filter: /^worker-timers$/ }, () => ({ path: 'worker-timers', namespace: 'mqtt-fn-stub' }))
+    build.onResolve({ filter: /^readable-stream$/ }, () => ({ path: 'node:stream', external: true }))
+    build.onLoad({ filter: /[\\/]node_modules[\\/]mqtt[\\/]package\.json$/ }, async (a) => {
+      const { name, version } = JSON.parse(await readFile(a.path, 'utf8'))
+      return { loader: 'json', contents: JSON.stringify({ name, version }) }
+    })
+    build.onLoad({ filter: /.*/, namespace: 'mqtt-fn-stub' }, (a) => ({
+      loader: 'js',
+      contents:
+        a.path === 'socks'
+          ? "export class SocksClient { static createConnection() { throw new Error('SOCKS proxies are not supported in mqtt-fn function bundles') } }"
+          : 'export const setInterval = globalThis.setInterval, clearInterval = globalThis.clearInterval, setTimeout = globalThis.setTimeout, clearTimeout = globalThis.clearTimeout',
+    }))
+  },
+}
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  minify: true,
+  sourcemap: true,
+  sourcesContent: false,
+  legalComments: 'linked',
+  banner,
+  logLevel: 'warning',
+  metafile: true,
+  plugins: [trimPlugin],
+}
+
+/** Bundles `entry`; returns its size and the bytes each package (or our own source folder) adds. */
+async function bundle(entry, outfile, extra = {}) {
+  const result = await esbuild.build({ ...common, ...extra, entryPoints: [join(root, entry)], outfile })
+  const output = Object.entries(result.metafile.outputs).find(([file]) => file.endsWith('.mjs'))?.[1]
+  const parts = {}
+  for (const [input, { bytesInOutput }] of Object.entries(output?.inputs ?? {})) {
+    const key = partOf(input)
+    parts[key] = (parts[key] ?? 0) + bytesInOutput
+  }
+  const sorted = Object.fromEntries(Object.entries(parts).sort((a, b) => b[1] - a[1]))
+  return { bytes: (await stat(outfile)).size, parts: sorted }
+}
+
+/** `node_modules/@scope/pkg/...` → `@scope/pkg`; `src/core/x/...` → `src/core/x`. */
+function partOf(input) {
+  const path = input.replace(/^.*?node_modules\//, 'node_modules/')
+  const p = path.split('/')
+  if (p[0] === 'node_modules') return p[1].startsWith('@') ? `${p[1]}/${p[2]}` : p[1]
+  if (p[0] === 'src') return p.slice(0, Math.min(3, p.length - 1)).join('/') || p[0]
+  return p.length > 1 ? p[0] : input
+}
+
+/** MQTT.js alone, bundled as plain esbuild does it (no trims): the size floor the goal is measured against. */
+async function mqttAloneSize() {
+  const result = await esbuild.build({
+    stdin: { contents: "export * from 'mqtt'", resolveDir: root, loader: 'js' },
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    minify: true,
+    write: false,
+    logLevel: 'silent',
+  })
+  return result.outputFiles[0].contents.byteLength
+}
+
+async function checkResources() {
+  let files
+  try {
+    files = (await readdir(resourcesDir)).filter((f) => /\.ya?ml$/i.test(f))
+  } catch {
+    throw new Error(`build: no resources folder at ${relative(root, resourcesDir) || '.'} (--resources DIR)`)
+  }
+  if (files.length === 0) log(`build: warning: ${relative(root, resourcesDir)} holds no .yaml files`)
+  // The functions load the resources again at cold start, with their own environment (secrets):
+  // here they are only checked with the build's.
+  const { register } = await import('tsx/esm/api')
+  const unregister = register()
+  try {
+    const { loadResources } = await import(pathToUrl(join(root, 'src/core/resources/index.ts')))
+    await loadResources(resourcesDir, { env: process.env })
+    log(`build: ${relative(root, resourcesDir)}/ (${files.length} YAML file(s)) loads with this environment`)
+  } catch (error) {
+    const text = `build: the resources do not load with this environment (the functions load them at cold start with theirs):\n${error.message}`
+    if (args.strict) throw new Error(text)
+    console.warn(text)
+  } finally {
+    await unregister()
+  }
+}
+
+function pathToUrl(p) {
+  return new URL(`file://${p}`).href
+}
+
+/** Every file under `dir`, relative paths with `/`. */
+async function listFiles(dir, prefix = '') {
+  const result = []
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const rel = prefix ? `${prefix}/${entry.name}` : entry.name
+    if (entry.isDirectory()) result.push(...(await listFiles(join(dir, entry.name), rel)))
+    else if (entry.isFile()) result.push(rel)
+  }
+  return result.sort()
+}
+
+/** A zip of `dir` with fixed timestamps, so the same build gives the same bytes. */
+async function zipFolder(dir, zipPath) {
+  const entries = {}
+  for (const rel of await listFiles(dir)) {
+    entries[rel] = [await readFile(join(dir, rel)), { mtime: new Date('2000-01-01T00:00:00Z'), level: 9 }]
+  }
+  const data = zipSync(entries)
+  await writeFile(zipPath, data)
+  return data.byteLength
+}
+
+async function main() {
+  const started = Date.now()
+  await checkResources()
+  await rm(out, { recursive: true, force: true })
+  const sizes = { mqttAlone: await mqttAloneSize(), aws: {}, azure: {} }
+
+  for (const fn of AWS_FUNCTIONS) {
+    const dir = join(out, 'aws', fn.name)
+    await mkdir(dir, { recursive: true })
+    const { bytes, parts } = await bundle(fn.entry, join(dir, 'index.mjs'))
+    await cp(resourcesDir, join(dir, 'resources'), { recursive: true })
+    const zipBytes = await zipFolder(dir, join(out, 'aws', `${fn.name}.zip`))
+    sizes.aws[fn.name] = { bundle: bytes, zip: zipBytes, ratioToMqttAlone: round(bytes / sizes.mqttAlone), parts }
+  }
+
+  const azure = join(out, 'azure')
+  await mkdir(azure, { recursive: true })
+  const { bytes: azureBytes, parts: azureParts } = await bundle('functions/azure/index.ts', join(azure, 'index.mjs'), {
+    // Provided by the Functions host's Node worker at run time.
+    external: ['@azure/functions-core'],
+  })
+  await cp(resourcesDir, join(azure, 'resources'), { recursive: true })
+  await writeFile(join(azure, 'host.json'), JSON.stringify(azureHostJson(), null, 2) + '\n')
+  await writeFile(join(azure, 'package.json'), JSON.stringify(await azurePackageJson(), null, 2) + '\n')
+  sizes.azure = { bundle: azureBytes, ratioToMqttAlone: round(azureBytes / sizes.mqttAlone), parts: azureParts }
+
+  await writeFile(join(out, 'sizes.json'), JSON.stringify(sizes, null, 2) + '\n')
+  log(`build: MQTT.js alone ${kb(sizes.mqttAlone)}`)
+  for (const [name, s] of Object.entries(sizes.aws)) {
+    log(`build: dist/functions/aws/${name}/index.mjs ${kb(s.bundle)} (${s.ratioToMqttAlone}x MQTT.js alone), ${name}.zip ${kb(s.zip)}`)
+  }
+  log(`build: dist/functions/azure/index.mjs ${kb(azureBytes)} (${sizes.azure.ratioToMqttAlone}x)`)
+  log(`build: done in ${Date.now() - started} ms`)
+}
+
+/** host.json: Dapr's paths without the `/api` prefix; poison queue after 5 attempts. */
+export function azureHostJson() {
+  return {
+    version: '2.0',
+    extensionBundle: { id: 'Microsoft.Azure.Functions.ExtensionBundle', version: '[4.*, 5.0.0)' },
+    extensions: {
+      http: { routePrefix: '' },
+      queues: { maxDequeueCount: 5 },
+    },
+    logging: { logLevel: { default: 'Information' } },
+  }
+}
+
+async function azurePackageJson() {
+  const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8'))
+  return {
+    name: `${pkg.name}-azure-functions`,
+    version: pkg.version,
+    description: 'mqtt-fn Azure Functions app: Dapr publish API (HTTP) and Storage Queue relay. Everything is bundled in index.mjs.',
+    type: 'module',
+    main: 'index.mjs',
+    engines: { node: '>=20' },
+    dependencies: {},
+  }
+}
+
+function kb(bytes) {
+  return `${(bytes / 1000).toFixed(1)} kB`
+}
+
+function round(x) {
+  return Math.round(x * 1000) / 1000
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((error) => {
+    console.error(error instanceof Error ? error.message : error)
+    process.exit(1)
+  })
+}
