@@ -1,0 +1,65 @@
+import { MqttFnError } from '../core/errors.js'
+import { startForwarder } from '../forwarder/index.js'
+import { commonOptions, helpText, parse, parsePort } from './args.js'
+
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+
+const options = {
+  ...commonOptions,
+  'app-url': { type: 'string', default: process.env.APP_URL },
+  port: { type: 'string', default: process.env.MQTTFN_FORWARD_PORT ?? '9464' },
+  host: { type: 'string', default: '0.0.0.0' },
+  concurrency: { type: 'string', default: '32' },
+  'request-timeout': { type: 'string', default: '60000' },
+  'drain-timeout': { type: 'string', default: '10000' },
+  'log-level': { type: 'string', default: process.env.LOG_LEVEL ?? 'info' },
+} as const
+
+function positive(value: string | undefined, flag: string): number {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n <= 0) throw new MqttFnError('ERR_USAGE', `--${flag}: expected a positive integer, got ${JSON.stringify(value)}`)
+  return n
+}
+
+/**
+ * `mqtt-fn forward`: runs until SIGTERM/SIGINT, then drains (in-flight deliveries finish and
+ * are acked within --drain-timeout) and disconnects. A second signal exits at once; what is
+ * not acked then is redelivered by the broker on the next session.
+ */
+export async function forward(argv: string[]): Promise<number> {
+  const { values } = parse(argv, options)
+  if (values.help) {
+    console.log(helpText('forward', '--resources-path DIR [--app-url URL] [--app-id ID] [--port 9464]', options))
+    return 0
+  }
+  const logLevel = values['log-level']
+  if (!LEVELS.includes(logLevel as (typeof LEVELS)[number])) {
+    throw new MqttFnError('ERR_USAGE', `--log-level: one of ${LEVELS.join(', ')}`)
+  }
+  const forwarder = await startForwarder({
+    resourcesPath: values['resources-path'],
+    ...(values['app-id'] ? { appId: values['app-id'] } : {}),
+    ...(values['app-url'] ? { appUrl: values['app-url'] } : {}),
+    port: parsePort(values.port, 'port'),
+    host: values.host,
+    concurrency: positive(values.concurrency, 'concurrency'),
+    requestTimeoutMs: positive(values['request-timeout'], 'request-timeout'),
+    drainTimeoutMs: positive(values['drain-timeout'], 'drain-timeout'),
+    logLevel: logLevel as (typeof LEVELS)[number],
+  })
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'))
+    process.once('SIGINT', () => resolve('SIGINT'))
+  })
+  forwarder.logger.info({ signal }, 'signal received')
+  const again = () => {
+    forwarder.logger.warn('second signal: exiting without waiting for in-flight deliveries')
+    process.exit(130)
+  }
+  process.once('SIGTERM', again)
+  process.once('SIGINT', again)
+  const report = await forwarder.stop()
+  return report.abandoned > 0 ? 1 : 0
+}
+
+export const runForward = forward

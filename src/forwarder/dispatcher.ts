@@ -1,0 +1,331 @@
+/**
+ * The dispatcher wires the stages for each message: event (decode / raw envelope, expiry) ->
+ * router (CEL) -> target (with retry) -> dead-letter -> ack, and keeps the books (metrics,
+ * logs, in-flight set for shutdown).
+ *
+ * Concurrency and acknowledgement
+ * -------------------------------
+ * - MQTT.js hands incoming PUBLISH packets over one at a time and sends the PUBACK when its
+ *   handler calls back; the pubsub client (src/core/pubsub) already decouples that: it calls
+ *   our handler at once and sends the PUBACK only when `message.ack()` is called, bounding the
+ *   un-acked messages (maxUnacked) by pausing the socket. `accept()` below therefore never
+ *   awaits anything: it counts the message and schedules it.
+ * - Deliveries run concurrently under one limit (`concurrency`, default 32, near Mosquitto's
+ *   20 in-flight window and the client's 100 un-acked cap), so a slow or retrying target
+ *   occupies one slot while the others keep the stream moving. A subscription with
+ *   `metadata.ordered: "true"` chains its deliveries per concrete topic instead (one at a
+ *   time per topic, still under the global limit). Bulk subscriptions take one slot per batch.
+ * - `ack()` is called exactly when daprd would return nil to the component: the target
+ *   accepted (SUCCESS / 2xx), the app dropped it (DROP / 404) or it has no route or expired -
+ *   each after the dead-letter publish succeeded when a dead-letter topic is set - or, after
+ *   the last retry, once the dead-letter publish succeeded. Otherwise the message is left
+ *   un-acked (counted and logged): the broker redelivers it on a resumed session. (Stricter
+ *   than daprd in one place: a failed dead-letter publish of an expired or unroutable message
+ *   leaves it un-acked, where daprd acks it anyway.) An un-acked message keeps one of the
+ *   broker's in-flight slots (Mosquitto: 20) until the connection is renewed.
+ * - The dead-letter publish and its PUBACK are awaited here, in a delivery task, never in the
+ *   MQTT.js packet handler (which would deadlock: our PUBACK would queue behind our handler).
+ * - Stop: intake ends first (new messages and queued tasks are left un-acked), running
+ *   deliveries get `drainTimeoutMs` to finish and be acked; then their requests and backoff
+ *   waits are aborted and whatever did not finish stays un-acked (never dead-lettered).
+ */
+import pLimit, { type LimitFunction } from 'p-limit'
+import type { IncomingMessage } from '../core/pubsub/types.js'
+import { deadLetter, type DeadLetterPublisher } from './deadletter.js'
+import { deliveryHeaders, prepare } from './event.js'
+import type { Logger } from './logger.js'
+import type { DropReason, ForwarderMetrics, UnackedReason } from './metrics.js'
+import { Batcher, deliverBulk, newEntryId, type BulkEntry } from './bulk.js'
+import { NOT_FOUND_REASON, singleOutcome } from './outcome.js'
+import { sleep, withRetry } from './retry.js'
+import { route } from './router.js'
+import type { ForwardSubscription, Outcome, Received, RetryPolicy, Target, TargetKind } from './types.js'
+
+export interface DispatcherOptions {
+  logger: Logger
+  metrics: ForwarderMetrics
+  /** Concurrent delivery tasks (a bulk batch is one task). */
+  concurrency: number
+  /** Where dead letters of a pubsub are published. */
+  publisher: (pubsubName: string) => DeadLetterPublisher
+  retryPolicy: (pubsubName: string) => RetryPolicy
+  /** Bound of one delivery attempt, ms. */
+  requestTimeoutMs: (pubsubName: string) => number
+}
+
+type Settlement =
+  | { ack: true; how: 'delivered' | 'dropped' | 'deadlettered'; target?: Target }
+  | { ack: false; reason: UnackedReason; target?: Target }
+
+export class Dispatcher {
+  readonly #options: DispatcherOptions
+  readonly #limit: LimitFunction
+  /** Deliveries that have started (hold a slot), for the drain on stop. */
+  readonly #running = new Set<Promise<void>>()
+  /** Tails of the per-topic chains of ordered subscriptions. */
+  readonly #chains = new Map<string, Promise<void>>()
+  readonly #batches = new Map<ForwardSubscription, Batcher<Received>>()
+  readonly #abort = new AbortController()
+  #stopping = false
+
+  constructor(options: DispatcherOptions) {
+    this.#options = options
+    this.#limit = pLimit(options.concurrency)
+  }
+
+  get inFlight(): number {
+    return this.#running.size + this.#limit.pendingCount
+  }
+
+  /** The subscription handler. Never blocks, never throws. */
+  accept(subscription: ForwardSubscription, message: IncomingMessage): void {
+    if (this.#stopping) return
+    const { metrics } = this.#options
+    metrics.received.inc({ pubsub: subscription.pubsubname, subscription: subscription.id })
+    metrics.inFlight.inc()
+    const received: Received = { subscription, message, receivedAt: performance.now() }
+    if (subscription.bulk) {
+      this.#addToBatch(received)
+      return
+    }
+    const key = subscription.ordered ? `${subscription.id}\u0000${message.topic}` : undefined
+    this.#schedule([received], () => this.#processOne(received), key)
+  }
+
+  /**
+   * Stops intake, lets running deliveries finish for up to `timeoutMs`, then aborts the rest.
+   * Resolves with how many finished in time and how many were abandoned.
+   */
+  async stop(timeoutMs: number): Promise<{ finished: number; abandoned: number }> {
+    this.#stopping = true
+    for (const batcher of this.#batches.values()) this.#abandon(batcher.take(), 'shutdown')
+    this.#batches.clear()
+    const running = [...this.#running]
+    let timer: NodeJS.Timeout | undefined
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs)
+    })
+    const result = await Promise.race([Promise.allSettled(running).then(() => 'done' as const), timedOut])
+    clearTimeout(timer)
+    const abandoned = result === 'timeout' ? this.#running.size : 0
+    // Abort what is still running: requests and backoff waits end now, nothing is acked or
+    // dead-lettered for them. Wait (briefly) until they have observed it.
+    this.#abort.abort()
+    const grace = new AbortController()
+    await Promise.race([Promise.allSettled([...this.#running]), sleep(2_000, grace.signal)])
+    grace.abort()
+    return { finished: running.length - abandoned, abandoned }
+  }
+
+  #schedule(items: Received[], work: () => Promise<void>, key?: string): void {
+    const task = () =>
+      this.#limit(async () => {
+        if (this.#stopping) {
+          this.#abandon(items, 'shutdown')
+          return
+        }
+        const running = work().catch((error: unknown) => {
+          // A bug in a stage must not take the process down; the message stays un-acked.
+          this.#options.logger.error({ err: error }, 'delivery failed unexpectedly')
+        })
+        this.#running.add(running)
+        try {
+          await running
+        } finally {
+          this.#running.delete(running)
+        }
+      })
+    if (key === undefined) {
+      void task()
+      return
+    }
+    const previous = this.#chains.get(key) ?? Promise.resolve()
+    const next = previous.then(task)
+    this.#chains.set(key, next)
+    void next.finally(() => {
+      if (this.#chains.get(key) === next) this.#chains.delete(key)
+    })
+  }
+
+  #abandon(items: Received[], reason: UnackedReason): void {
+    for (const item of items) this.#settle(item, { ack: false, reason })
+  }
+
+  #settle(received: Received, settlement: Settlement): void {
+    const { metrics, logger } = this.#options
+    const { subscription, message } = received
+    const labels = { pubsub: subscription.pubsubname, subscription: subscription.id }
+    metrics.inFlight.dec()
+    const seconds = (performance.now() - received.receivedAt) / 1000
+    const targetKind: TargetKind | 'none' = settlement.target?.kind ?? 'none'
+    if (settlement.ack) {
+      metrics.latency.observe({ target_kind: targetKind, outcome: settlement.how }, seconds)
+      if (settlement.how === 'delivered') metrics.delivered.inc({ ...labels, target: settlement.target?.name ?? '' })
+      message.ack()
+    } else {
+      metrics.latency.observe({ target_kind: targetKind, outcome: 'unacked' }, seconds)
+      metrics.unacked.inc({ ...labels, reason: settlement.reason })
+      if (settlement.reason !== 'shutdown') {
+        logger.warn({ subscription: subscription.id, topic: message.topic, reason: settlement.reason }, 'message left unacknowledged; the broker redelivers it on a resumed session')
+      }
+    }
+  }
+
+  /** Dead-letter topic set: publish there and ack when that worked. Else `otherwise`. */
+  async #deadLetterOr(received: Received, otherwise: Settlement, dropReason?: DropReason): Promise<Settlement> {
+    const { subscription, message } = received
+    const labels = { pubsub: subscription.pubsubname, subscription: subscription.id }
+    if (dropReason) this.#options.metrics.dropped.inc({ ...labels, reason: dropReason })
+    if (!subscription.deadLetterTopic) return otherwise
+    if (this.#abort.signal.aborted) return { ack: false, reason: 'shutdown', ...(otherwise.target ? { target: otherwise.target } : {}) }
+    const published = await deadLetter(this.#options.publisher(subscription.pubsubname), subscription.deadLetterTopic, message.payload)
+    if (published.kind !== 'success') {
+      this.#options.logger.error({ subscription: subscription.id, topic: message.topic, reason: published.reason }, 'dead-letter publish failed')
+      return { ack: false, reason: 'deadletter_failed', ...(otherwise.target ? { target: otherwise.target } : {}) }
+    }
+    this.#options.metrics.deadLettered.inc(labels)
+    this.#options.logger.info({ subscription: subscription.id, topic: message.topic, deadLetterTopic: subscription.deadLetterTopic }, 'dead-lettered')
+    return { ack: true, how: 'deadlettered', ...(otherwise.target ? { target: otherwise.target } : {}) }
+  }
+
+  #attemptSignal(pubsubName: string): AbortSignal {
+    return AbortSignal.any([this.#abort.signal, AbortSignal.timeout(this.#options.requestTimeoutMs(pubsubName))])
+  }
+
+  async #processOne(received: Received): Promise<void> {
+    this.#settle(received, await this.#decide(received))
+  }
+
+  async #decide(received: Received): Promise<Settlement> {
+    const { subscription, message } = received
+    const { logger, metrics } = this.#options
+    const log = { subscription: subscription.id, topic: message.topic }
+
+    const prepared = prepare(subscription, message)
+    if (!prepared.ok) {
+      logger.warn({ ...log, reason: prepared.reason }, 'payload is not a CloudEvent (set metadata.rawPayload for non-Dapr publishers)')
+      return this.#deadLetterOr(received, { ack: false, reason: 'undecodable' })
+    }
+    if (prepared.expired) {
+      logger.warn({ ...log, id: prepared.event.id, expiration: prepared.event.expiration }, 'dropping expired pub/sub event')
+      return this.#deadLetterOr(received, { ack: true, how: 'dropped' }, 'expired')
+    }
+    const routed = route(subscription.rules, prepared.event)
+    if (routed.kind === 'none') {
+      logger.warn(log, 'no matching route; skipping')
+      return this.#deadLetterOr(received, { ack: true, how: 'dropped' }, 'no_route')
+    }
+    if (routed.kind === 'error') {
+      logger.error({ ...log, match: routed.match, reason: routed.error.message }, 'route expression failed on this event')
+      return this.#deadLetterOr(received, { ack: false, reason: 'route_error' })
+    }
+
+    const target = routed.rule.target
+    const headers = deliveryHeaders(subscription, message, prepared.event)
+    const labels = { pubsub: subscription.pubsubname, subscription: subscription.id }
+    const outcome = await withRetry(
+      async () =>
+        singleOutcome(
+          await target.send({
+            body: prepared.body,
+            contentType: 'application/cloudevents+json',
+            headers,
+            signal: this.#attemptSignal(subscription.pubsubname),
+          }),
+        ),
+      this.#options.retryPolicy(subscription.pubsubname),
+      {
+        signal: this.#abort.signal,
+        onRetry: (retry, delayMs, last) => {
+          metrics.retried.inc(labels)
+          logger.debug({ ...log, id: prepared.event.id, target: target.name, retry, delayMs, reason: last.kind === 'retry' ? last.reason : '' }, 'retrying delivery')
+        },
+      },
+    )
+    return this.#afterDelivery(received, outcome, target)
+  }
+
+  async #afterDelivery(received: Received, outcome: Outcome, target: Target): Promise<Settlement> {
+    const { subscription, message } = received
+    const log = { subscription: subscription.id, topic: message.topic, target: target.name }
+    if (outcome.kind === 'success') return { ack: true, how: 'delivered', target }
+    if (outcome.kind === 'drop') {
+      this.#options.logger.warn({ ...log, reason: outcome.reason }, 'message dropped by the target')
+      return this.#deadLetterOr(received, { ack: true, how: 'dropped', target }, outcome.reason === NOT_FOUND_REASON ? 'not_found' : 'drop')
+    }
+    if (this.#abort.signal.aborted) return { ack: false, reason: 'shutdown', target }
+    this.#options.logger.error({ ...log, reason: outcome.reason }, 'delivery failed after the last retry')
+    return this.#deadLetterOr(received, { ack: false, reason: 'retries_exhausted', target })
+  }
+
+  // ---- bulk ----------------------------------------------------------------------------
+
+  #addToBatch(received: Received): void {
+    const subscription = received.subscription
+    if (!subscription.bulk) return
+    let batcher = this.#batches.get(subscription)
+    if (!batcher) {
+      batcher = new Batcher<Received>(subscription.bulk, (items) => this.#schedule(items, () => this.#processBatch(subscription, items)))
+      this.#batches.set(subscription, batcher)
+    }
+    batcher.add(received)
+  }
+
+  /** daprd's bulk handler: per-entry preparation and routing, one envelope per target. */
+  async #processBatch(subscription: ForwardSubscription, items: Received[]): Promise<void> {
+    const { logger, metrics } = this.#options
+    const groups = new Map<Target, { entry: BulkEntry; received: Received }[]>()
+    const settled: Promise<void>[] = []
+    const settleLater = (received: Received, settlement: Promise<Settlement>) => settled.push(settlement.then((s) => this.#settle(received, s)))
+    for (const received of items) {
+      const log = { subscription: subscription.id, topic: received.message.topic }
+      const prepared = prepare(subscription, received.message)
+      if (!prepared.ok) {
+        logger.warn({ ...log, reason: prepared.reason }, 'payload is not a CloudEvent')
+        settleLater(received, this.#deadLetterOr(received, { ack: false, reason: 'undecodable' }))
+        continue
+      }
+      if (prepared.expired) {
+        settleLater(received, this.#deadLetterOr(received, { ack: true, how: 'dropped' }, 'expired'))
+        continue
+      }
+      const routed = route(subscription.rules, prepared.event)
+      if (routed.kind === 'none') {
+        settleLater(received, this.#deadLetterOr(received, { ack: true, how: 'dropped' }, 'no_route'))
+        continue
+      }
+      if (routed.kind === 'error') {
+        logger.error({ ...log, match: routed.match, reason: routed.error.message }, 'route expression failed on this event')
+        settleLater(received, this.#deadLetterOr(received, { ack: false, reason: 'route_error' }))
+        continue
+      }
+      const group = groups.get(routed.rule.target) ?? []
+      group.push({ entry: { entryId: newEntryId(), event: prepared.event, retained: received.message.retained }, received })
+      groups.set(routed.rule.target, group)
+    }
+    const labels = { pubsub: subscription.pubsubname, subscription: subscription.id }
+    const deliveries = [...groups].map(async ([target, group]) => {
+      const byId = new Map(group.map((g) => [g.entry.entryId, g.received]))
+      await deliverBulk(
+        subscription,
+        target,
+        group.map((g) => g.entry),
+        {
+          policy: this.#options.retryPolicy(subscription.pubsubname),
+          signal: this.#abort.signal,
+          attemptSignal: () => this.#attemptSignal(subscription.pubsubname),
+          onOutcome: (entryId, outcome) => {
+            const received = byId.get(entryId)
+            if (received) settleLater(received, this.#afterDelivery(received, outcome, target))
+          },
+          onRetry: (retry, delayMs, entries) => {
+            metrics.retried.inc(labels, entries)
+            logger.debug({ subscription: subscription.id, target: target.name, retry, delayMs, entries }, 'retrying bulk entries')
+          },
+        },
+      )
+    })
+    await Promise.all(deliveries)
+    await Promise.all(settled)
+  }
+}

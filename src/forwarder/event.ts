@@ -1,0 +1,59 @@
+/**
+ * Ingress steps 1-5 of daprd's pipeline (pkg/runtime/subscription/subscription.go) for one
+ * MQTT message: the event to route on, the bytes to deliver and the headers to send.
+ */
+import { randomBytes } from 'node:crypto'
+import { decodeEvent, fromRawPayload, goMarshal, hasExpired } from '../core/envelope/index.js'
+import type { IncomingMessage } from '../core/pubsub/types.js'
+import type { ForwardSubscription } from './types.js'
+
+export type Prepared =
+  | {
+      ok: true
+      /** The CloudEvent map (numbers as float64, as daprd's json.Unmarshal gives them). */
+      event: Record<string, unknown>
+      /** What the target receives: the payload unchanged, or the generated raw envelope. */
+      body: Buffer
+      expired: boolean
+    }
+  | { ok: false; reason: string }
+
+export function prepare(subscription: ForwardSubscription, message: IncomingMessage, now = new Date()): Prepared {
+  if (subscription.rawPayload) {
+    const event = fromRawPayload(message.payload, message.topic, subscription.pubsubname)
+    return { ok: true, event, body: Buffer.from(goMarshal(event), 'utf8'), expired: false }
+  }
+  let event: Record<string, unknown>
+  try {
+    event = decodeEvent(message.payload)
+  } catch (error) {
+    return { ok: false, reason: (error as Error).message }
+  }
+  return { ok: true, event, body: message.payload, expired: hasExpired(event, now) }
+}
+
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/
+
+/** A W3C traceparent that a tracer would accept: version not ff, ids not all zero. */
+export function isValidTraceparent(value: unknown): value is string {
+  if (typeof value !== 'string') return false
+  const m = TRACEPARENT.exec(value)
+  if (!m) return false
+  return m[1] !== 'ff' && !/^0+$/.test(m[2] ?? '') && !/^0+$/.test(m[3] ?? '')
+}
+
+export function newTraceparent(): string {
+  return `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`
+}
+
+/** The message metadata daprd turns into headers, plus the trace context of the event. */
+export function deliveryHeaders(subscription: ForwardSubscription, message: IncomingMessage, event: Record<string, unknown>): Record<string, string> {
+  const headers: Record<string, string> = {
+    pubsubname: subscription.pubsubname,
+    retained: message.retained ? 'true' : 'false',
+  }
+  const fromEvent = event.traceparent !== undefined && event.traceparent !== '' ? event.traceparent : event.traceid
+  headers.traceparent = isValidTraceparent(fromEvent) ? fromEvent : newTraceparent()
+  if (typeof event.tracestate === 'string' && event.tracestate !== '') headers.tracestate = event.tracestate
+  return headers
+}

@@ -1,0 +1,204 @@
+/**
+ * `mqtt-fn forward`: relays the topics that Subscription resources (and the app's
+ * `GET /dapr/subscribe`) ask for into function triggers, the way daprd delivers to an app,
+ * at least once. See dispatcher.ts for the concurrency and acknowledgement design.
+ */
+import { loadResources } from '../core/resources/index.js'
+import type { LoadedResources } from '../core/resources/types.js'
+import type { PubsubClientOptions } from '../core/pubsub/types.js'
+import { fetchAppSubscriptions } from './app-subscriptions.js'
+import { Dispatcher } from './dispatcher.js'
+import { startHealthServer, type HealthServer } from './health.js'
+import { createLogger, type Logger } from './logger.js'
+import { ForwarderMetrics } from './metrics.js'
+import { DEFAULT_RETRY_POLICY, inboundResiliency, type InboundResiliency } from './retry.js'
+import { Subscriber } from './subscriber.js'
+import { compileSubscriptions, specFromResource, type SubscriptionSpec } from './subscriptions.js'
+import { TargetRegistry } from './targets/index.js'
+import type { ForwardSubscription, RetryPolicy } from './types.js'
+import { MqttFnError } from '../core/errors.js'
+
+export type { ForwardSubscription, Outcome, RetryPolicy, Target, TargetReply } from './types.js'
+export { ForwarderMetrics } from './metrics.js'
+export { DEFAULT_RETRY_POLICY } from './retry.js'
+
+export interface ForwarderOptions {
+  /** Folder of Dapr resources; ignored when `resources` is given. Default `./resources`. */
+  resourcesPath?: string
+  /** Resources already loaded (tests, `mqtt-fn dev`). */
+  resources?: LoadedResources
+  /** Dapr app id: subscription scopes, `{appID}`, default consumerID. */
+  appId?: string
+  /** Base URL of the app: route paths are joined to it; its `/dapr/subscribe` is read. */
+  appUrl?: string
+  /** Port of /healthz, /readyz, /metrics. Default 9464; 0 = any free port; false = no server. */
+  port?: number | false
+  /** Default 0.0.0.0 (probes come from outside the pod). */
+  host?: string
+  /** Concurrent deliveries (a bulk batch counts as one). Default 32. */
+  concurrency?: number
+  /** Bound of one delivery attempt, ms, unless a Resiliency `inbound.timeout` says otherwise. Default 60000. */
+  requestTimeoutMs?: number
+  /** On stop: how long running deliveries may still finish (and be acked), ms. Default 10000. */
+  drainTimeoutMs?: number
+  /** How long to wait for the app's `/dapr/subscribe` to answer, ms. Default 60000. */
+  appSubscribeTimeoutMs?: number
+  /** Retry policy when no Resiliency resource targets the pubsub. Default: DEFAULT_RETRY_POLICY. */
+  retryPolicy?: RetryPolicy
+  /** Environment for target settings (Azure connection string); default process.env. */
+  env?: Record<string, string | undefined>
+  logger?: Logger
+  /** Used when no `logger` is given. Default `info`. */
+  logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+  /** Pubsub client knobs (maxUnacked, reconnect backoff, watchdog). */
+  clientOptions?: PubsubClientOptions
+  /** Also export Node's process metrics on /metrics. Default true. */
+  processMetrics?: boolean
+}
+
+export interface StopReport {
+  /** Deliveries that were running at stop and finished (acked or settled) in time. */
+  finished: number
+  /** Deliveries aborted at the drain bound; left unacknowledged. */
+  abandoned: number
+}
+
+export interface Forwarder {
+  /** Resolves once every broker connection is up and every subscription granted. */
+  ready: Promise<void>
+  /** Stops intake, drains in-flight deliveries (bounded), disconnects. Idempotent. */
+  stop(): Promise<StopReport>
+  metrics: ForwarderMetrics
+  /** The port /healthz, /readyz and /metrics listen on (undefined with `port: false`). */
+  healthPort: number | undefined
+  subscriptions: readonly ForwardSubscription[]
+  logger: Logger
+}
+
+/**
+ * Loads and checks everything (a bad resource, CEL expression or target refuses to start,
+ * naming file and field), starts the health server, then subscribes. Resolves once started;
+ * `ready` says when the broker side is up.
+ */
+export async function startForwarder(options: ForwarderOptions = {}): Promise<Forwarder> {
+  const logger = options.logger ?? createLogger(options.logLevel ?? 'info')
+  const env = options.env ?? process.env
+  const resources = options.resources ?? (await loadResources(options.resourcesPath ?? './resources', { ...(options.appId ? { appId: options.appId } : {}), env }))
+  for (const warning of resources.warnings) logger.warn(warning)
+
+  const metrics = new ForwarderMetrics({ defaultMetrics: options.processMetrics ?? true })
+  const targets = new TargetRegistry({ ...(options.appUrl ? { appUrl: options.appUrl } : {}), env })
+  const compileContext = {
+    resources,
+    targets,
+    ...(options.appId ? { appId: options.appId } : {}),
+    warn: (message: string) => logger.warn(message),
+  }
+  // YAML first: its problems are reported without waiting for the app.
+  const yamlSpecs = resources.subscriptions.map(specFromResource)
+  compileSubscriptions(yamlSpecs, { ...compileContext, warn: () => {} })
+
+  const resiliency = new Map<string, InboundResiliency>()
+  for (const pubsub of resources.pubsubs) {
+    const found = inboundResiliency(resources.others, pubsub.name)
+    for (const warning of found.warnings) logger.warn(warning)
+    resiliency.set(pubsub.name, found)
+  }
+
+  let health: HealthServer | undefined
+  let subscriber: Subscriber | undefined
+  const notReady = () => (subscriber ? subscriber.notReady() : 'starting')
+  if (options.port !== false) {
+    health = await startHealthServer({ port: options.port ?? 9464, host: options.host ?? '0.0.0.0', metrics, notReady })
+  }
+
+  let subscriptions: ForwardSubscription[]
+  try {
+    let appSpecs: SubscriptionSpec[] = []
+    if (options.appUrl) {
+      appSpecs = await fetchAppSubscriptions(options.appUrl, {
+        timeoutMs: options.appSubscribeTimeoutMs ?? 60_000,
+        onWarning: (message) => logger.warn(message),
+      })
+    }
+    subscriptions = compileSubscriptions([...yamlSpecs, ...appSpecs], compileContext)
+    const problems: string[] = []
+    for (const { route, check } of targets.checks()) {
+      try {
+        await check()
+      } catch (error) {
+        problems.push(`route ${route}: ${(error as Error).message}`)
+      }
+    }
+    if (problems.length > 0) throw new MqttFnError('ERR_TARGET_INVALID', problems.join('\n'))
+  } catch (error) {
+    await health?.close()
+    targets.destroy()
+    throw error
+  }
+  if (subscriptions.length === 0) {
+    logger.warn('no subscriptions apply to this app: nothing to forward')
+  }
+
+  const retryPolicy = (pubsub: string) => resiliency.get(pubsub)?.retry ?? options.retryPolicy ?? DEFAULT_RETRY_POLICY
+  const requestTimeoutMs = (pubsub: string) => resiliency.get(pubsub)?.timeoutMs ?? options.requestTimeoutMs ?? 60_000
+  const pubsubs = resources.pubsubs.filter((p) => subscriptions.some((s) => s.pubsubname === p.name))
+  let dispatcher: Dispatcher | undefined
+  const activeSubscriber = new Subscriber({
+    pubsubs,
+    subscriptions,
+    logger,
+    metrics,
+    onMessage: (subscription, message) => dispatcher?.accept(subscription, message),
+    ...(options.clientOptions ? { clientOptions: options.clientOptions } : {}),
+  })
+  subscriber = activeSubscriber
+  dispatcher = new Dispatcher({
+    logger,
+    metrics,
+    concurrency: options.concurrency ?? 32,
+    publisher: (pubsub) => activeSubscriber.publisher(pubsub),
+    retryPolicy,
+    requestTimeoutMs,
+  })
+  for (const s of subscriptions) {
+    logger.info(
+      {
+        subscription: s.id,
+        origin: s.source.origin,
+        pubsub: s.pubsubname,
+        topic: s.topic,
+        routes: s.rules.map((r) => (r.match ? `${r.match} -> ${r.path}` : r.path)),
+        deadLetterTopic: s.deadLetterTopic,
+        rawPayload: s.rawPayload,
+        ordered: s.ordered,
+        bulk: s.bulk,
+        retry: retryPolicy(s.pubsubname),
+      },
+      'subscription',
+    )
+  }
+
+  const ready = activeSubscriber.start().then(() => {
+    logger.info({ subscriptions: subscriptions.length, healthPort: health?.port }, 'forwarder ready')
+  })
+  ready.catch((error: unknown) => logger.error({ err: error }, 'forwarder failed to subscribe'))
+
+  let stopping: Promise<StopReport> | undefined
+  const stop = (): Promise<StopReport> => {
+    stopping ??= (async () => {
+      const drainTimeoutMs = options.drainTimeoutMs ?? 10_000
+      logger.info({ inFlight: dispatcher?.inFlight ?? 0, drainTimeoutMs }, 'stopping: intake closed, draining in-flight deliveries')
+      const report = (await dispatcher?.stop(drainTimeoutMs)) ?? { finished: 0, abandoned: 0 }
+      // PUBACKs of what finished are written before the DISCONNECT that close() sends.
+      await activeSubscriber.close()
+      await health?.close()
+      targets.destroy()
+      logger.info(report, 'forwarder stopped')
+      return report
+    })()
+    return stopping
+  }
+
+  return { ready, stop, metrics, healthPort: health?.port, subscriptions, logger }
+}

@@ -1,0 +1,76 @@
+/**
+ * Metrics stage: Prometheus counters per pubsub and subscription, on a registry of this
+ * forwarder's own (two forwarders in one process, as in tests, must not share counters).
+ * Labels never carry the concrete topic: wildcard subscriptions would make them unbounded.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+
+export type DropReason = 'drop' | 'not_found' | 'no_route' | 'expired'
+export type UnackedReason = 'retries_exhausted' | 'undecodable' | 'route_error' | 'deadletter_failed' | 'shutdown'
+
+export class ForwarderMetrics {
+  readonly registry = new Registry()
+  readonly received: Counter<'pubsub' | 'subscription'>
+  readonly delivered: Counter<'pubsub' | 'subscription' | 'target'>
+  readonly retried: Counter<'pubsub' | 'subscription'>
+  readonly dropped: Counter<'pubsub' | 'subscription' | 'reason'>
+  readonly deadLettered: Counter<'pubsub' | 'subscription'>
+  readonly unacked: Counter<'pubsub' | 'subscription' | 'reason'>
+  readonly inFlight: Gauge
+  readonly latency: Histogram<'target_kind' | 'outcome'>
+  readonly connected: Gauge<'pubsub'>
+  readonly reconnects: Counter<'pubsub'>
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    const registers = [this.registry]
+    this.received = new Counter({ name: 'mqttfn_forwarder_received_total', help: 'MQTT messages received', labelNames: ['pubsub', 'subscription'], registers })
+    this.delivered = new Counter({
+      name: 'mqttfn_forwarder_delivered_total',
+      help: 'Messages a target accepted (then acked)',
+      labelNames: ['pubsub', 'subscription', 'target'],
+      registers,
+    })
+    this.retried = new Counter({ name: 'mqttfn_forwarder_retries_total', help: 'Delivery retries', labelNames: ['pubsub', 'subscription'], registers })
+    this.dropped = new Counter({
+      name: 'mqttfn_forwarder_dropped_total',
+      help: 'Messages dropped (DROP, 404, no matching route, expired); acked, dead-lettered when a topic is set',
+      labelNames: ['pubsub', 'subscription', 'reason'],
+      registers,
+    })
+    this.deadLettered = new Counter({
+      name: 'mqttfn_forwarder_deadlettered_total',
+      help: 'Messages published to the dead-letter topic',
+      labelNames: ['pubsub', 'subscription'],
+      registers,
+    })
+    this.unacked = new Counter({
+      name: 'mqttfn_forwarder_unacked_total',
+      help: 'Messages left unacknowledged (the broker redelivers them on a resumed session)',
+      labelNames: ['pubsub', 'subscription', 'reason'],
+      registers,
+    })
+    this.inFlight = new Gauge({ name: 'mqttfn_forwarder_in_flight', help: 'Messages received and not yet settled', registers })
+    this.latency = new Histogram({
+      name: 'mqttfn_forwarder_delivery_duration_seconds',
+      help: 'From receipt to settlement (ack or give-up), including retries',
+      labelNames: ['target_kind', 'outcome'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    })
+    this.connected = new Gauge({ name: 'mqttfn_forwarder_connected', help: '1 when the broker connection of the pubsub is up', labelNames: ['pubsub'], registers })
+    this.reconnects = new Counter({ name: 'mqttfn_forwarder_reconnects_total', help: 'Broker connections re-established', labelNames: ['pubsub'], registers })
+    if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'mqttfn_forwarder_' })
+  }
+
+  /** Sum of a counter over all its label sets (tests and logs). */
+  async total(name: 'received' | 'delivered' | 'retried' | 'dropped' | 'deadLettered' | 'unacked', labels: Record<string, string> = {}): Promise<number> {
+    const metric = await this[name].get()
+    return metric.values
+      .filter((v) => Object.entries(labels).every(([k, want]) => String((v.labels as Record<string, unknown>)[k]) === want))
+      .reduce((sum, v) => sum + v.value, 0)
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics()
+  }
+}

@@ -1,0 +1,208 @@
+/**
+ * Retry stage: re-run a delivery while its outcome is `retry`, with jittered backoff, until
+ * the policy's retries are used up or the forwarder is stopped. Hand-written rather than
+ * cockatiel: the policy must follow Dapr Resiliency's shape and defaults exactly (including
+ * maxRetries -1 = forever) and the loop must stop on an AbortSignal without a late attempt.
+ */
+import { ResourceError, type ResourceProblem } from '../core/errors.js'
+import type { OtherResource } from '../core/resources/types.js'
+import type { Outcome, RetryPolicy } from './types.js'
+
+/** Without a Resiliency policy: exponential 250 ms -> 10 s with jitter, 10 retries. */
+export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({
+  policy: 'exponential',
+  initialIntervalMs: 250,
+  maxIntervalMs: 10_000,
+  maxRetries: 10,
+  multiplier: 2,
+  randomizationFactor: 0.5,
+})
+
+// dapr/kit retry defaults, which a Resiliency policy starts from.
+const DAPR_CONSTANT_DURATION_MS = 5_000
+const DAPR_EXPONENTIAL_INITIAL_MS = 500
+const DAPR_EXPONENTIAL_MULTIPLIER = 1.5
+const DAPR_RANDOMIZATION_FACTOR = 0.5
+const DAPR_MAX_INTERVAL_MS = 60_000
+const DAPR_MAX_RETRIES = -1
+
+/**
+ * The wait before retry number `retry` (0 = the first retry). `random` in [0, 1).
+ * Exponential: min(max, initial * multiplier^retry), spread by the randomization factor and
+ * kept within the cap. Constant: the interval, no jitter (as dapr/kit's constant backoff).
+ */
+export function backoffDelay(policy: RetryPolicy, retry: number, random: () => number = Math.random): number {
+  if (policy.policy === 'constant') return policy.initialIntervalMs
+  const base = Math.min(policy.maxIntervalMs, policy.initialIntervalMs * policy.multiplier ** retry)
+  const f = policy.randomizationFactor
+  const spread = base * (1 - f + 2 * f * random())
+  return Math.max(0, Math.min(policy.maxIntervalMs, Math.round(spread)))
+}
+
+/** Sleeps `ms`; resolves false at once when `signal` aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
+  if (signal?.aborted) return Promise.resolve(false)
+  return new Promise((resolve) => {
+    const onAbort = () => {
+      clearTimeout(timer)
+      resolve(false)
+    }
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort)
+      resolve(true)
+    }, ms)
+    signal?.addEventListener('abort', onAbort, { once: true })
+  })
+}
+
+export interface RetryOptions {
+  signal?: AbortSignal
+  /** Called before each wait: the retry number (1-based), the wait and the outcome that caused it. */
+  onRetry?: (retry: number, delayMs: number, outcome: Outcome) => void
+  random?: () => number
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<boolean>
+}
+
+/**
+ * Runs `attempt` until it is not `retry`, the retries are used up or `signal` aborts; returns
+ * the last outcome (so `retry` means "gave up").
+ */
+export async function withRetry(attempt: () => Promise<Outcome>, policy: RetryPolicy, options: RetryOptions = {}): Promise<Outcome> {
+  const wait = options.sleep ?? sleep
+  for (let retry = 0; ; retry++) {
+    const outcome = await attempt()
+    if (outcome.kind !== 'retry') return outcome
+    if (policy.maxRetries >= 0 && retry >= policy.maxRetries) return outcome
+    if (options.signal?.aborted) return outcome
+    const delay = backoffDelay(policy, retry, options.random)
+    options.onRetry?.(retry + 1, delay, outcome)
+    if (!(await wait(delay, options.signal))) return outcome
+  }
+}
+
+const UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, μs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 }
+
+/** Go's time.ParseDuration (`1m30s`, `500ms`, `1.5h`, `0`), in milliseconds; undefined if invalid. */
+export function parseGoDuration(text: string): number | undefined {
+  const s = text.trim()
+  if (s === '0' || s === '+0' || s === '-0') return 0
+  const match = /^([+-]?)((?:(?:\d+\.?\d*|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+)$/.exec(s)
+  if (!match) return undefined
+  let ns = 0
+  for (const part of (match[2] ?? '').matchAll(/(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)/g)) {
+    ns += Number(part[1]) * (UNIT_NS[part[2] ?? ''] ?? NaN)
+  }
+  if (!Number.isFinite(ns)) return undefined
+  return (match[1] === '-' ? -ns : ns) / 1e6
+}
+
+/** What a Resiliency resource says about one pubsub's inbound direction. */
+export interface InboundResiliency {
+  retry?: RetryPolicy
+  /** `inbound.timeout`: bound of one delivery attempt. */
+  timeoutMs?: number
+  /** Where it came from, for the start-up log. */
+  source?: string
+  warnings: string[]
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value)
+
+/**
+ * Reads `spec.targets.components.<pubsub>.inbound.{retry,timeout}` of the Resiliency resources
+ * and the policies they name. A missing or malformed policy is a start-up error naming file
+ * and field, like every other resource problem.
+ */
+export function inboundResiliency(resources: readonly OtherResource[], pubsubName: string): InboundResiliency {
+  const problems: ResourceProblem[] = []
+  const result: InboundResiliency = { warnings: [] }
+  for (const resource of resources) {
+    if (resource.kind !== 'Resiliency' || !isRecord(resource.spec)) continue
+    const spec = resource.spec
+    const at = (field: string, problem: string) =>
+      problems.push({ file: resource.file, document: resource.document, kind: resource.kind, name: resource.name, field, problem })
+    const targets = isRecord(spec.targets) ? spec.targets : {}
+    const components = isRecord(targets.components) ? targets.components : {}
+    const component = components[pubsubName]
+    if (!isRecord(component) || !isRecord(component.inbound)) continue
+    const inbound = component.inbound
+    const base = `spec.targets.components.${pubsubName}.inbound`
+    const policies = isRecord(spec.policies) ? spec.policies : {}
+    result.source = `${resource.file} (Resiliency/${resource.name})`
+
+    if (inbound.retry !== undefined) {
+      const retries = isRecord(policies.retries) ? policies.retries : {}
+      const name = inbound.retry
+      const policy = typeof name === 'string' ? retries[name] : undefined
+      if (typeof name !== 'string') at(`${base}.retry`, 'expected the name of a retry policy')
+      else if (!isRecord(policy)) at(`${base}.retry`, `no retry policy "${name}" in spec.policies.retries`)
+      else {
+        const parsed = parseRetryPolicy(policy, `spec.policies.retries.${name}`, at)
+        if (parsed) result.retry = parsed
+        if (policy.policy === 'exponential' && policy.duration !== undefined) {
+          result.warnings.push(`${resource.file}: spec.policies.retries.${name}.duration is ignored by an exponential policy (as in Dapr)`)
+        }
+      }
+    }
+    if (inbound.timeout !== undefined) {
+      const timeouts = isRecord(policies.timeouts) ? policies.timeouts : {}
+      const name = inbound.timeout
+      const value = typeof name === 'string' ? (timeouts[name] ?? parseGoDuration(name)) : undefined
+      const ms = typeof value === 'string' ? parseGoDuration(value) : value
+      if (typeof ms !== 'number' || ms <= 0) at(`${base}.timeout`, `no timeout policy or duration ${JSON.stringify(name)}`)
+      else result.timeoutMs = ms
+    }
+    if (inbound.circuitBreaker !== undefined) {
+      result.warnings.push(`${resource.file}: ${base}.circuitBreaker is not supported by the forwarder and is ignored`)
+    }
+  }
+  if (problems.length > 0) throw new ResourceError(problems)
+  return result
+}
+
+function parseRetryPolicy(
+  policy: Record<string, unknown>,
+  field: string,
+  at: (field: string, problem: string) => void,
+): RetryPolicy | undefined {
+  const kind = policy.policy ?? 'constant'
+  if (kind !== 'constant' && kind !== 'exponential') {
+    at(`${field}.policy`, `expected constant or exponential, got ${JSON.stringify(kind)}`)
+    return undefined
+  }
+  const duration = (key: string, fallback: number): number | undefined => {
+    const value = policy[key]
+    if (value === undefined) return fallback
+    const ms = typeof value === 'string' ? parseGoDuration(value) : undefined
+    if (ms === undefined || ms < 0) {
+      at(`${field}.${key}`, `expected a duration such as 5s or 500ms, got ${JSON.stringify(value)}`)
+      return undefined
+    }
+    return ms
+  }
+  let maxRetries = DAPR_MAX_RETRIES
+  if (policy.maxRetries !== undefined) {
+    const n = typeof policy.maxRetries === 'string' ? Number(policy.maxRetries.trim()) : policy.maxRetries
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < -1) {
+      at(`${field}.maxRetries`, `expected an integer >= -1, got ${JSON.stringify(policy.maxRetries)}`)
+      return undefined
+    }
+    maxRetries = n
+  }
+  if (kind === 'constant') {
+    const interval = duration('duration', DAPR_CONSTANT_DURATION_MS)
+    if (interval === undefined) return undefined
+    return { policy: 'constant', initialIntervalMs: interval, maxIntervalMs: interval, maxRetries, multiplier: 1, randomizationFactor: 0 }
+  }
+  const maxInterval = duration('maxInterval', DAPR_MAX_INTERVAL_MS)
+  if (maxInterval === undefined) return undefined
+  return {
+    policy: 'exponential',
+    initialIntervalMs: Math.min(DAPR_EXPONENTIAL_INITIAL_MS, maxInterval),
+    maxIntervalMs: maxInterval,
+    maxRetries,
+    multiplier: DAPR_EXPONENTIAL_MULTIPLIER,
+    randomizationFactor: DAPR_RANDOMIZATION_FACTOR,
+  }
+}
