@@ -39,7 +39,7 @@ import { Batcher, deliverBulk, newEntryId, type BulkEntry } from './bulk.js'
 import { NOT_FOUND_REASON, singleOutcome } from './outcome.js'
 import { sleep, withRetry } from './retry.js'
 import { route } from './router.js'
-import type { ForwardSubscription, Outcome, Received, RetryPolicy, Target, TargetKind } from './types.js'
+import type { DeliveryObserver, ForwardSubscription, Outcome, Received, RetryPolicy, Target, TargetKind } from './types.js'
 
 export interface DispatcherOptions {
   logger: Logger
@@ -51,6 +51,7 @@ export interface DispatcherOptions {
   retryPolicy: (pubsubName: string) => RetryPolicy
   /** Bound of one delivery attempt, ms. */
   requestTimeoutMs: (pubsubName: string) => number
+  onDelivery?: DeliveryObserver
 }
 
 type Settlement =
@@ -156,7 +157,8 @@ export class Dispatcher {
     const { subscription, message } = received
     const labels = { pubsub: subscription.pubsubname, subscription: subscription.id }
     metrics.inFlight.dec()
-    const seconds = (performance.now() - received.receivedAt) / 1000
+    const ms = performance.now() - received.receivedAt
+    const seconds = ms / 1000
     const targetKind: TargetKind | 'none' = settlement.target?.kind ?? 'none'
     if (settlement.ack) {
       metrics.latency.observe({ target_kind: targetKind, outcome: settlement.how }, seconds)
@@ -169,6 +171,16 @@ export class Dispatcher {
         logger.warn({ subscription: subscription.id, topic: message.topic, reason: settlement.reason }, 'message left unacknowledged; the broker redelivers it on a resumed session')
       }
     }
+    this.#options.onDelivery?.({
+      kind: 'settled',
+      subscription: subscription.id,
+      topic: message.topic,
+      ...(received.eventId === undefined ? {} : { id: received.eventId }),
+      acked: settlement.ack,
+      how: settlement.ack ? settlement.how : settlement.reason,
+      ...(settlement.target ? { target: settlement.target.name } : {}),
+      ms,
+    })
   }
 
   /** Dead-letter topic set: publish there and ack when that worked. Else `otherwise`. */
@@ -221,6 +233,16 @@ export class Dispatcher {
     }
 
     const target = routed.rule.target
+    const eventId = typeof prepared.event.id === 'string' ? prepared.event.id : undefined
+    received.eventId = eventId
+    this.#options.onDelivery?.({
+      kind: 'routed',
+      subscription: subscription.id,
+      topic: message.topic,
+      ...(eventId === undefined ? {} : { id: eventId }),
+      target: target.name,
+      rule: routed.rule.match || 'default',
+    })
     const headers = deliveryHeaders(subscription, message, prepared.event)
     const labels = { pubsub: subscription.pubsubname, subscription: subscription.id }
     const outcome = await withRetry(

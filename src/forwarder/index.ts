@@ -15,10 +15,10 @@ import { DEFAULT_RETRY_POLICY, inboundResiliency, type InboundResiliency } from 
 import { Subscriber } from './subscriber.js'
 import { compileSubscriptions, specFromResource, type SubscriptionSpec } from './subscriptions.js'
 import { TargetRegistry } from './targets/index.js'
-import type { ForwardSubscription, RetryPolicy } from './types.js'
+import type { DeliveryObserver, ForwardSubscription, RetryPolicy } from './types.js'
 import { MqttFnError } from '../core/errors.js'
 
-export type { ForwardSubscription, Outcome, RetryPolicy, Target, TargetReply } from './types.js'
+export type { DeliveryEvent, DeliveryObserver, ForwardSubscription, Outcome, RetryPolicy, Target, TargetReply } from './types.js'
 export { ForwarderMetrics } from './metrics.js'
 export { DEFAULT_RETRY_POLICY } from './retry.js'
 
@@ -52,6 +52,8 @@ export interface ForwarderOptions {
   logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
   /** Pubsub client knobs (maxUnacked, reconnect backoff, watchdog). */
   clientOptions?: PubsubClientOptions
+  /** Told when a message is routed and when it is settled (acked or left), e.g. for the dev log. */
+  onDelivery?: DeliveryObserver
   /** Also export Node's process metrics on /metrics. Default true. */
   processMetrics?: boolean
 }
@@ -160,6 +162,7 @@ export async function startForwarder(options: ForwarderOptions = {}): Promise<Fo
     publisher: (pubsub) => activeSubscriber.publisher(pubsub),
     retryPolicy,
     requestTimeoutMs,
+    ...(options.onDelivery ? { onDelivery: options.onDelivery } : {}),
   })
   for (const s of subscriptions) {
     logger.info(

@@ -101,4 +101,16 @@ export interface Received {
   message: IncomingMessage
   /** Monotonic ms at arrival, for the latency histogram. */
   receivedAt: number
+  /** The CloudEvent id, once decoded (for observers). */
+  eventId?: string
 }
+
+/**
+ * What happened to one message, for observers such as the `mqtt-fn dev` log. Called
+ * synchronously; an observer must not throw or block.
+ */
+export type DeliveryEvent =
+  | { kind: 'routed'; subscription: string; topic: string; id?: string; target: string; rule: string }
+  | { kind: 'settled'; subscription: string; topic: string; id?: string; acked: boolean; how: string; target?: string; ms: number }
+
+export type DeliveryObserver = (event: DeliveryEvent) => void

@@ -5,6 +5,7 @@ import type { LoadedResources, PubsubComponent } from '../../core/resources/type
 import { createPublishApi } from '../../http/index.js'
 import { componentVisible } from '../../http/topic-access.js'
 import type { ApiHandler } from '../../http/types.js'
+import { publisherComponent } from './identity.js'
 import { boundedPublisher, type Publisher } from './publisher.js'
 import type { RelayTarget } from './relay.js'
 import type { FunctionSettings } from './settings.js'
@@ -19,7 +20,7 @@ export interface FunctionRuntimeOptions {
   settings: FunctionSettings
   /** Default: `loadResources(settings.resourcesPath, {appId, env})`. */
   loadResources?: (settings: FunctionSettings) => Promise<LoadedResources>
-  /** Default: the process-wide client of `core/pubsub`, shared by warm invocations. */
+  /** Default: the process-wide client of `core/pubsub`, shared by warm invocations, with an instance-unique client id (see identity.ts). */
   getClient?: (component: PubsubComponent) => Publisher
   /** Largest HTTP body the publish function accepts (default: the publish API's, 1 MiB). */
   maxBodyBytes?: number
@@ -54,7 +55,7 @@ export function createFunctionRuntime(options: FunctionRuntimeOptions): Function
   const { settings } = options
   const logger = options.logger ?? console
   const load = options.loadResources ?? defaultLoad
-  const getClient = options.getClient ?? ((component: PubsubComponent) => getPubsubClient(component))
+  const getClient = options.getClient ?? ((component: PubsubComponent) => getPubsubClient(publisherComponent(component)))
   const publisherFor = (component: PubsubComponent): Publisher => boundedPublisher(component, getClient(component))
 
   let resources: Promise<LoadedResources> | undefined

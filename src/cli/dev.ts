@@ -1,0 +1,1 @@
+export { dev } from '../local/dev.js'

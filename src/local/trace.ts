@@ -1,0 +1,90 @@
+/**
+ * The dev log: one line per hop of a message — published -> broker -> forwarder -> function ->
+ * acknowledged — keyed by the CloudEvent id, each with the time since the message was first
+ * seen. Pretty for a person, or one JSON object per line (`--log-format json`).
+ */
+export type LogFormat = 'pretty' | 'json'
+
+export type Hop = 'published' | 'broker' | 'forwarder' | 'function' | 'acknowledged' | 'dead-letter'
+
+export interface HopFields {
+  id?: string
+  topic?: string
+  detail: string
+  /** Duration of this hop itself (HTTP publish, function run), ms. */
+  ms?: number
+  ok?: boolean
+}
+
+const COLORS: Record<Hop, string> = {
+  published: '\x1b[36m',
+  broker: '\x1b[34m',
+  forwarder: '\x1b[35m',
+  function: '\x1b[33m',
+  acknowledged: '\x1b[32m',
+  'dead-letter': '\x1b[31m',
+}
+const RESET = '\x1b[0m'
+const FIRST_SEEN_LIMIT = 10_000
+
+export class DevTrace {
+  readonly #format: LogFormat
+  readonly #write: (line: string) => void
+  readonly #color: boolean
+  /** CloudEvent id -> when the first hop was seen (bounded: oldest forgotten first). */
+  readonly #firstSeen = new Map<string, number>()
+
+  constructor(format: LogFormat, write: (line: string) => void = (l) => process.stdout.write(l + '\n'), color = process.stdout.isTTY === true) {
+    this.#format = format
+    this.#write = write
+    this.#color = color
+  }
+
+  hop(hop: Hop, fields: HopFields): void {
+    const now = performance.now()
+    let since: number | undefined
+    if (fields.id) {
+      const first = this.#firstSeen.get(fields.id)
+      if (first === undefined) {
+        this.#firstSeen.set(fields.id, now)
+        if (this.#firstSeen.size > FIRST_SEEN_LIMIT) this.#firstSeen.delete(this.#firstSeen.keys().next().value as string)
+        since = 0
+      } else {
+        since = now - first
+      }
+    }
+    if (this.#format === 'json') {
+      this.#write(JSON.stringify({ time: new Date().toISOString(), hop, ...fields, ...(since === undefined ? {} : { sinceMs: round(since) }), ...(fields.ms === undefined ? {} : { ms: round(fields.ms) }) }))
+      return
+    }
+    const clock = new Date().toISOString().slice(11, 23)
+    const offset = since === undefined ? '' : `+${since.toFixed(1)} ms`
+    const name = this.#color ? `${COLORS[hop]}${hop.padEnd(12)}${RESET}` : hop.padEnd(12)
+    const took = fields.ms === undefined ? '' : ` (${fields.ms.toFixed(1)} ms)`
+    const id = fields.id ? `  [${fields.id.slice(0, 8)}]` : ''
+    this.#write(`${clock} ${offset.padStart(11)}  ${name} ${fields.topic ? `${fields.topic}  ` : ''}${fields.detail}${took}${id}`)
+  }
+
+  /** Messages that are not about one event (start, reload, errors). */
+  info(message: string): void {
+    if (this.#format === 'json') this.#write(JSON.stringify({ time: new Date().toISOString(), msg: message }))
+    else this.#write(message)
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100
+}
+
+/** The CloudEvent id of an MQTT payload, when it is one. */
+export function cloudEventId(payload: Uint8Array | string): string | undefined {
+  // Cheap pre-check: only JSON objects can be CloudEvents.
+  const text = typeof payload === 'string' ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8')
+  if (!text.startsWith('{')) return undefined
+  try {
+    const parsed = JSON.parse(text) as { id?: unknown }
+    return typeof parsed.id === 'string' ? parsed.id : undefined
+  } catch {
+    return undefined
+  }
+}

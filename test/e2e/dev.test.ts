@@ -1,0 +1,125 @@
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import net from 'node:net'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { isPortFree } from '../../src/local/ports.js'
+import { ROOT, runCli, startCli, type LongRunning } from '../helpers/cli.js'
+
+/** Ports the banner printed. */
+function bannerPorts(out: string): { broker: number; publish: number } {
+  const broker = /broker\s+mqtt:\/\/127\.0\.0\.1:(\d+)/.exec(out)?.[1]
+  const publish = /publish\s+http:\/\/127\.0\.0\.1:(\d+)/.exec(out)?.[1]
+  if (!broker || !publish) throw new Error(`no ports in banner:\n${out}`)
+  return { broker: Number(broker), publish: Number(publish) }
+}
+
+async function post(url: string, body: string, contentType = 'application/json'): Promise<number> {
+  const res = await fetch(url, { method: 'POST', body, headers: { 'content-type': contentType } })
+  await res.arrayBuffer()
+  return res.status
+}
+
+describe('mqtt-fn dev (npm start) as a user runs it', () => {
+  let work: string
+
+  beforeAll(async () => {
+    // A copy of the repo's resources and example functions, so a test may edit them.
+    work = await mkdtemp(path.join(tmpdir(), 'mqtt-fn-dev-'))
+    await cp(path.join(ROOT, 'resources'), path.join(work, 'resources'), { recursive: true })
+    await cp(path.join(ROOT, 'functions', 'aws'), path.join(work, 'functions'), { recursive: true })
+    // As in the repo: the functions are ES modules.
+    await writeFile(path.join(work, 'package.json'), '{"type":"module"}')
+  })
+  afterAll(async () => {
+    await rm(work, { recursive: true, force: true })
+  })
+
+  const startDev = (extra: string[] = []): LongRunning =>
+    startCli(['dev', '--resources-path', path.join(work, 'resources'), '--functions-path', path.join(work, 'functions'), ...extra])
+
+  it('relays a curl publish through broker, forwarder and the example functions, then stops on Ctrl-C', async () => {
+    const dev = startDev(['--port', '0', '--broker-port', '0'])
+    try {
+      await dev.waitFor(/Ctrl-C stops everything/)
+      const { publish } = bannerPorts(dev.output())
+      expect(await post(`http://127.0.0.1:${publish}/v1.0/publish/pubsub/orders/new`, '{"orderId":42}')).toBe(204)
+      // The HTTP function (default route /orders) gets the Dapr CloudEvent, then the broker gets the PUBACK.
+      const [, id] = await dev.waitFor(/\[orders\] order ([0-9a-f-]{36}) on orders\/new: \{"orderId":42\}/)
+      const short = (id ?? '').slice(0, 8)
+      await dev.waitFor(new RegExp(`acknowledged orders/new .*\\[${short}\\]`))
+      const hops = dev
+        .output()
+        .split('\n')
+        .filter((l) => l.includes(`[${short}]`))
+        .map((l) => /\s(published|broker|forwarder|function|acknowledged)\s/.exec(l)?.[1])
+      expect(hops).toEqual(['published', 'broker', 'forwarder', 'function', 'acknowledged'])
+
+      // The CEL rule routes priority orders to the Lambda function through the Invoke API.
+      expect(await post(`http://127.0.0.1:${publish}/v1.0/publish/pubsub/orders/vip?metadata.cloudevent.type=order.priority`, '{"orderId":43}')).toBe(204)
+      await dev.waitFor(/\[priority-orders\] priority order [0-9a-f-]{36} on orders\/vip: \{"orderId":43\}/)
+      await dev.waitFor(/function\s+priority-orders \(Lambda Invoke\) -> 200/)
+
+      expect(await dev.stop('SIGINT')).toBe(0)
+      expect(dev.output()).toMatch(/stopped \(/)
+      // Nothing is left listening.
+      expect(await isPortFree(publish)).toBe(true)
+    } finally {
+      await dev.stop('SIGKILL')
+    }
+  })
+
+  it('takes the next free broker port when 1883 is taken, and says so in the banner', async () => {
+    let blocker: net.Server | undefined
+    if (await isPortFree(1883)) {
+      blocker = net.createServer()
+      await new Promise<void>((resolve) => blocker?.listen(1883, '127.0.0.1', () => resolve()))
+    }
+    const dev = startDev(['--port', '0'])
+    try {
+      await dev.waitFor(/Ctrl-C stops everything/)
+      const { broker } = bannerPorts(dev.output())
+      expect(broker).not.toBe(1883)
+      expect(broker).toBeGreaterThan(1883)
+      expect(await dev.stop('SIGINT')).toBe(0)
+    } finally {
+      await dev.stop('SIGKILL')
+      await new Promise((resolve) => (blocker ? blocker.close(resolve) : resolve(undefined)))
+    }
+  })
+
+  it('reloads a changed resource without a restart, and keeps running on a bad edit', async () => {
+    const dev = startDev(['--port', '0', '--broker-port', '0'])
+    const file = path.join(work, 'resources', 'subscription.yaml')
+    const original = await readFile(file, 'utf8')
+    try {
+      await dev.waitFor(/Ctrl-C stops everything/)
+      await writeFile(file, original.replace('"orders/#"', '"shop/#"'))
+      await dev.waitFor(/resources reloaded: pubsub:shop\/#/)
+      const { publish } = bannerPorts(dev.output())
+      expect(await post(`http://127.0.0.1:${publish}/v1.0/publish/pubsub/shop/1`, '{"orderId":1}')).toBe(204)
+      await dev.waitFor(/\[orders\] order [0-9a-f-]{36} on shop\/1/)
+
+      await writeFile(file, original.replace("path: lambda:priority-orders", 'path: ftp:nowhere'))
+      await dev.waitFor(/reload failed|invalid/)
+      expect(dev.child.exitCode).toBe(null)
+      expect(await dev.stop('SIGINT')).toBe(0)
+    } finally {
+      await writeFile(file, original)
+      await dev.stop('SIGKILL')
+    }
+  })
+
+  it('refuses bad resources with the file and field, exit code 1', async () => {
+    const bad = await mkdtemp(path.join(tmpdir(), 'mqtt-fn-dev-bad-'))
+    try {
+      const pubsub = await readFile(path.join(ROOT, 'resources', 'pubsub.yaml'), 'utf8')
+      await writeFile(path.join(bad, 'pubsub.yaml'), pubsub.replace('value: 1\n', 'value: 7\n'))
+      const r = await runCli(['dev', '--resources-path', bad, '--port', '0', '--broker-port', '0'])
+      expect(r.code).toBe(1)
+      expect(r.stderr).toMatch(/pubsub\.yaml: document 1 \(Component\/pubsub\): spec\.metadata\.qos: must be 0, 1 or 2/)
+    } finally {
+      await rm(bad, { recursive: true, force: true })
+    }
+  })
+})
