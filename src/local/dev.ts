@@ -216,23 +216,6 @@ export async function startDev(opts: DevOptions): Promise<DevRuntime> {
   let forwarder: Forwarder = await startFw(resources)
   await forwarder.ready
 
-  const fnNames = await functions.list()
-  const lines = [
-    '',
-    'mqtt-fn dev — the whole pipeline on this machine',
-    `  broker      ${brokerUrl}${broker ? ' (embedded aedes, MQTT 3.1.1)' : ' (external)'}`,
-    `  publish     http://127.0.0.1:${publishServer.port}  (Dapr publish API: POST /v1.0/publish/{pubsub}/{topic})`,
-    `  functions   ${functions.url}  (${path.relative(process.cwd(), functionsPath) || '.'}: ${fnNames.join(', ') || 'none'}; Lambda Invoke API and Function URLs)`,
-    `  forwarder   ${forwarder.subscriptions.map((s) => `${s.pubsubname}:${s.topic}`).join(', ') || 'no subscriptions'}  (metrics http://127.0.0.1:${String(forwarder.healthPort)}/metrics)`,
-    `  resources   ${path.relative(process.cwd(), resourcesPath) || '.'}  (pubsubs: ${resources.pubsubs.map((p) => p.name).join(', ')})`,
-    '',
-    'try:',
-    `  curl -X POST http://127.0.0.1:${publishServer.port}/v1.0/publish/${resources.pubsubs[0]?.name ?? 'pubsub'}/orders/new -H 'content-type: application/json' -d '{"orderId": 42}'`,
-    '',
-    'Ctrl-C stops everything.',
-    '',
-  ]
-  for (const line of lines) trace.info(line)
 
   // Reload on change: a bad edit keeps the running setup and says what is wrong.
   let reloading: Promise<void> = Promise.resolve()
@@ -282,6 +265,25 @@ export async function startDev(opts: DevOptions): Promise<DevRuntime> {
   } catch {
     // No functions folder: nothing to reload.
   }
+
+  // Last: when the banner is out, everything (watchers included) is in place.
+  const fnNames = await functions.list()
+  const lines = [
+    '',
+    'mqtt-fn dev — the whole pipeline on this machine',
+    `  broker      ${brokerUrl}${broker ? ' (embedded aedes, MQTT 3.1.1)' : ' (external)'}`,
+    `  publish     http://127.0.0.1:${publishServer.port}  (Dapr publish API: POST /v1.0/publish/{pubsub}/{topic})`,
+    `  functions   ${functions.url}  (${path.relative(process.cwd(), functionsPath) || '.'}: ${fnNames.join(', ') || 'none'}; Lambda Invoke API and Function URLs)`,
+    `  forwarder   ${forwarder.subscriptions.map((s) => `${s.pubsubname}:${s.topic}`).join(', ') || 'no subscriptions'}  (metrics http://127.0.0.1:${String(forwarder.healthPort)}/metrics)`,
+    `  resources   ${path.relative(process.cwd(), resourcesPath) || '.'}  (pubsubs: ${resources.pubsubs.map((p) => p.name).join(', ')})`,
+    '',
+    'try:',
+    `  curl -X POST http://127.0.0.1:${publishServer.port}/v1.0/publish/${resources.pubsubs[0]?.name ?? 'pubsub'}/orders/new -H 'content-type: application/json' -d '{"orderId": 42}'`,
+    '',
+    'Ctrl-C stops everything.',
+    '',
+  ]
+  for (const line of lines) trace.info(line)
 
   return {
     brokerUrl,

@@ -87,7 +87,7 @@ describe('loadResources (folder)', () => {
       topic: 'orders/#',
       deadLetterTopic: 'orders-dead',
       rules: [
-        { match: 'event.type == "order.priority"', path: '/priority' },
+        { match: 'event.type == "order.priority"', path: 'lambda:priority-orders' },
         { match: '', path: '/orders' },
       ],
     })
