@@ -6,6 +6,8 @@ export interface RunStats {
   perSecond: number
   p50Ms: number
   p99Ms: number
+  /** Process CPU time (user + system) per message: steadier than wall time on a busy box. */
+  cpuUsPerMessage: number
 }
 
 export function percentile(sortedMs: readonly number[], p: number): number {
@@ -14,7 +16,8 @@ export function percentile(sortedMs: readonly number[], p: number): number {
   return sortedMs[index] ?? NaN
 }
 
-export function summarize(label: string, latenciesMs: number[], seconds: number): RunStats {
+/** `cpu`: `process.cpuUsage(start)` over the run; without it CPU/msg is NaN. */
+export function summarize(label: string, latenciesMs: number[], seconds: number, cpu?: NodeJS.CpuUsage): RunStats {
   const sorted = [...latenciesMs].sort((a, b) => a - b)
   return {
     label,
@@ -23,6 +26,7 @@ export function summarize(label: string, latenciesMs: number[], seconds: number)
     perSecond: latenciesMs.length / seconds,
     p50Ms: percentile(sorted, 50),
     p99Ms: percentile(sorted, 99),
+    cpuUsPerMessage: cpu ? (cpu.user + cpu.system) / Math.max(1, latenciesMs.length) : NaN,
   }
 }
 
@@ -41,7 +45,12 @@ export function medianRun(runs: readonly RunStats[]): RunStats {
 }
 
 export function formatRow(s: RunStats): string {
-  return `${s.label.padEnd(34)} ${s.perSecond.toFixed(0).padStart(8)} msg/s   p50 ${s.p50Ms.toFixed(3)} ms   p99 ${s.p99Ms.toFixed(3)} ms`
+  return `${s.label.padEnd(34)} ${s.perSecond.toFixed(0).padStart(8)} msg/s   p50 ${s.p50Ms.toFixed(3)} ms   p99 ${s.p99Ms.toFixed(3)} ms   CPU ${s.cpuUsPerMessage.toFixed(1)} µs/msg`
+}
+
+/** `+0.012` / `-0.004`: a core faster than MQTT.js must not read as "+-0.004". */
+export function signed(v: number, digits = 3): string {
+  return `${v >= 0 ? '+' : ''}${v.toFixed(digits)}`
 }
 
 export function nowMs(): number {

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events'
+import { performance } from 'node:perf_hooks'
 import {
   connect as mqttConnect,
   ErrorWithReasonCode,
@@ -122,21 +123,40 @@ interface Conn {
   client: MqttClient
   internals: MqttInternals
   serial: number
-  /** Publishes of ours that this client has not settled. */
-  pending: Set<PendingPublish>
-  /** message id -> our publish, to tell our in-flight entry from a reused id. */
-  byId: Map<number, PendingPublish>
   /** When the broker last sent anything on this client (CONNACK, PUBACK, PINGRESP...). */
   lastInboundAt: number
 }
 
-interface PendingPublish {
-  topic: string
-  qos: 0 | 1 | 2
-  cb: PacketCallback
-  messageId?: number
-  settle(err?: Error): void
+/** A publish handed to MQTT.js and not settled yet. */
+class PendingPublish {
+  /** What MQTT.js calls back; its identity marks our entry in MQTT.js's outgoing map. */
+  readonly cb: PacketCallback
+  messageId: number | undefined = undefined
+  settled = false
+  resolve: () => void = noop
+  reject: (err: Error) => void = noop
+  /** Neighbours in the client's list of unsettled publishes. */
+  prev: PendingPublish | undefined = undefined
+  next: PendingPublish | undefined = undefined
+
+  constructor(
+    done: (p: PendingPublish, err: Error | undefined) => void,
+    readonly conn: Conn,
+    readonly topic: string,
+    readonly qos: 0 | 1 | 2,
+    /** performance.now() clock. */
+    readonly deadline: number,
+    readonly totalMs: number,
+  ) {
+    this.cb = (err) => done(this, err)
+  }
 }
+
+const NO_OPTIONS: PublishOptions = Object.freeze({})
+/** MQTT.js spreads publish options into a new object: these are never mutated. Index: qos + (retain ? 3 : 0). */
+const PUBLISH_OPTIONS: readonly IClientPublishOptions[] = [0, 1, 2, 0, 1, 2].map((qos, i) =>
+  Object.freeze({ qos: qos as 0 | 1 | 2, retain: i >= 3 }),
+)
 
 /** One inbound QoS 1/2 PUBLISH handed to `remaining` handlers. */
 interface Delivery {
@@ -202,6 +222,18 @@ export class PubsubClient extends EventEmitter<PubsubEvents> {
   private readonly qos2Unacked = new Set<number>()
 
   private inflight = 0
+  /**
+   * Publishes handed to MQTT.js and not settled, on any connection, oldest first: an
+   * intrusive list (no per-publish allocation, O(1) removal).
+   */
+  private publishHead: PendingPublish | undefined
+  private publishTail: PendingPublish | undefined
+  private publishCount = 0
+  /** The one timer bounding them all, armed for `publishTimerAt` (performance.now() clock). */
+  private publishTimer: ReturnType<typeof setTimeout> | undefined
+  private publishTimerAt = 0
+  /** The last topic that passed validation (publishers mostly repeat a topic). */
+  private lastValidTopic: string | undefined
   private inflightLimit: number
   /** MQTT 5 CONNACK Maximum QoS (2 when absent). */
   private maxQoS = 2
@@ -240,44 +272,32 @@ export class PubsubClient extends EventEmitter<PubsubEvents> {
    * (component `publishTimeout`). Rejects PublishError (TimeoutError as cause when the bound
    * was hit; the message is then withdrawn so it is not sent later), TopicError, ClosedError.
    */
-  async publish(topic: string, payload: Buffer | Uint8Array | string, opts: PublishOptions = {}): Promise<void> {
-    if (this.closed) throw this.closedError()
-    const problem = publishTopicProblem(topic)
-    if (problem !== undefined) throw new TopicError(topic, problem)
-    const qos = opts.qos ?? this.metadata.qos
-    const retain = opts.retain ?? this.metadata.retain
-    const timeoutMs = opts.timeoutMs ?? this.metadata.publishTimeout
-    const started = Date.now()
-    const left = () => Math.max(0, timeoutMs - (Date.now() - started))
-
-    let slot = false
+  publish(topic: string, payload: Buffer | Uint8Array | string, opts: PublishOptions = NO_OPTIONS): Promise<void> {
+    // Not `async`: the common case (connected, a slot free) costs one promise, like
+    // MQTT.js's publishAsync. Every synchronous throw still becomes a rejection.
     try {
-      if (qos > 0) {
-        await this.acquireSlot(left())
-        slot = true
+      if (this.closed) throw this.closedError()
+      if (topic !== this.lastValidTopic) {
+        const problem = publishTopicProblem(topic)
+        if (problem !== undefined) throw new TopicError(topic, problem)
+        this.lastValidTopic = topic
       }
+      const qos = opts.qos ?? this.metadata.qos
+      const timeoutMs = boundMs(opts.timeoutMs ?? this.metadata.publishTimeout)
       this.checkAlive()
-      // A connection can drop between the ready signal and this continuation: check again.
-      while (this._state !== 'connected') await this.waitReady(left())
+      const conn = this.conn
+      if (
+        this._state === 'connected' &&
+        conn !== undefined &&
+        (qos === 0 || (this.inflight < this.inflightLimit && this.slotWaiters.length === 0))
+      ) {
+        if (qos > 0) this.inflight++
+        return this.sendPublish(conn, topic, payload, opts, qos, performance.now() + timeoutMs, timeoutMs)
+      }
+      return this.publishAfterWait(topic, payload, opts, qos, timeoutMs)
     } catch (err) {
-      if (slot) this.releaseSlot()
-      throw this.publishWaitError(topic, err)
+      return Promise.reject(err)
     }
-
-    if (qos > this.maxQoS) {
-      if (qos > 0) this.releaseSlot()
-      // Sending it anyway is a protocol error that costs the connection (MQTT-3.3.1-4).
-      throw new PublishError(topic, `${this.url} accepts QoS up to ${this.maxQoS}, not ${qos}`, { retriable: false })
-    }
-    const body = typeof payload === 'string' || Buffer.isBuffer(payload)
-      ? payload
-      : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength)
-    const pubOpts: IClientPublishOptions = { qos, retain }
-    if (this.metadata.protocolVersion === 5) {
-      const properties = publishProperties(opts)
-      if (properties) pubOpts.properties = properties
-    }
-    return this.send(topic, body, pubOpts, left(), timeoutMs)
   }
 
   /**
@@ -349,8 +369,6 @@ export class PubsubClient extends EventEmitter<PubsubEvents> {
       client,
       internals: client as unknown as MqttInternals,
       serial: ++this.connSerial,
-      pending: new Set(),
-      byId: new Map(),
       lastInboundAt: 0,
     }
     client.on('packetreceive', () => {
@@ -390,6 +408,10 @@ export class PubsubClient extends EventEmitter<PubsubEvents> {
       queueQoSZero: false,
       rejectUnauthorized: true,
     }
+    // MQTT.js calls its `debug` logger about ten times per publish + PUBACK; even disabled
+    // that costs CPU and about a third of the garbage per message. Without DEBUG in the
+    // environment nothing can be enabled, so it gets a no-op; DEBUG=mqttjs* works as before.
+    if (!process.env.DEBUG) o.log = noop
     if (u.protocol === 'ws' || u.protocol === 'wss') o.path = u.path
     if (u.username !== undefined) o.username = u.username
     if (u.password !== undefined) o.password = u.password
@@ -658,8 +680,10 @@ export class PubsubClient extends EventEmitter<PubsubEvents> {
         )
       }
       this.discard(conn)
-      this.failPending(conn, () => this.closedError())
     }
+    for (const p of this.unsettledPublishes()) this.settlePublish(p, this.closedError())
+    clearTimeout(this.publishTimer)
+    this.publishTimer = undefined
     this.resetUnacked()
     this.filters.clear()
     this.matcher.clear()
@@ -728,6 +752,41 @@ export class PubsubClient extends EventEmitter<PubsubEvents> {
 
   // ---------------------------------------------------------------- publish
 
+  /**
+   * The path of a publish that has to wait: for an in-flight slot, for the connection, or both.
+   * The bound covers the waits and the ack together.
+   */
+  private async publishAfterWait(
+    topic: string,
+    payload: Buffer | Uint8Array | string,
+    opts: PublishOptions,
+    qos: 0 | 1 | 2,
+    timeoutMs: number,
+  ): Promise<void> {
+    const deadline = performance.now() + timeoutMs
+    const left = (): number => Math.max(0, deadline - performance.now())
+    let slot = false
+    let conn: Conn | undefined
+    try {
+      if (qos > 0) {
+        await this.acquireSlot(left())
+        slot = true
+      }
+      this.checkAlive()
+      // A connection can drop between the ready signal and this continuation: check again.
+      while (this._state !== 'connected') await this.waitReady(left())
+      conn = this.conn
+    } catch (err) {
+      if (slot) this.releaseSlot()
+      throw this.publishWaitError(topic, err)
+    }
+    if (this.closed || !conn) {
+      if (qos > 0) this.releaseSlot()
+      throw this.closed ? this.closedError() : new PublishError(topic, `no connection to ${this.url}`)
+    }
+    return this.sendPublish(conn, topic, payload, opts, qos, deadline, timeoutMs)
+  }
+
   private acquireSlot(timeoutMs: number): Promise<void> {
     if (this.closed) return Promise.reject(this.closedError())
     if (this.inflight < this.inflightLimit && this.slotWaiters.length === 0) {
@@ -756,7 +815,7 @@ export class PubsubClient extends EventEmitter<PubsubEvents> {
 
   private releaseSlot(): void {
     this.inflight--
-    this.pumpSlots()
+    if (this.slotWaiters.length > 0) this.pumpSlots()
   }
 
   private pumpSlots(): void {
@@ -766,74 +825,153 @@ export class PubsubClient extends EventEmitter<PubsubEvents> {
     }
   }
 
-  private send(topic: string, body: string | Buffer, pubOpts: IClientPublishOptions, leftMs: number, totalMs: number): Promise<void> {
-    const conn = this.conn
-    const qos = pubOpts.qos ?? 0
-    if (!conn) {
+  /**
+   * Hands the PUBLISH to MQTT.js on `conn`. The caller holds the in-flight slot (QoS > 0);
+   * it is released exactly once, when the publish settles. `deadline` is on the
+   * performance.now() clock, which a wall-clock step cannot move.
+   */
+  private sendPublish(
+    conn: Conn,
+    topic: string,
+    payload: Buffer | Uint8Array | string,
+    opts: PublishOptions,
+    qos: 0 | 1 | 2,
+    deadline: number,
+    totalMs: number,
+  ): Promise<void> {
+    if (qos > this.maxQoS) {
       if (qos > 0) this.releaseSlot()
-      return Promise.reject(new PublishError(topic, `no connection to ${this.url}`))
+      // Sending it anyway is a protocol error that costs the connection (MQTT-3.3.1-4).
+      return Promise.reject(
+        new PublishError(topic, `${this.url} accepts QoS up to ${this.maxQoS}, not ${qos}`, { retriable: false }),
+      )
     }
-    const client = conn.client
-    const ackName = qos === 2 ? 'PUBCOMP' : 'PUBACK'
-    return new Promise<void>((resolve, reject) => {
-      let settled = false
-      let timer: ReturnType<typeof setTimeout> | undefined
-      const pending: PendingPublish = {
-        topic,
-        qos,
-        cb: noop,
-        settle: (err) => {
-          if (settled) return
-          settled = true
-          clearTimeout(timer)
-          conn.pending.delete(pending)
-          if (pending.messageId !== undefined && conn.byId.get(pending.messageId) === pending) {
-            conn.byId.delete(pending.messageId)
-          }
-          if (qos > 0) this.releaseSlot()
-          if (err) reject(err)
-          else resolve()
-        },
-      }
-      pending.cb = (err) => {
-        if (settled) return
-        pending.settle(err ? this.publishCallbackError(conn, pending, err) : undefined)
-      }
-      conn.pending.add(pending)
-      timer = setTimeout(() => {
-        const id = pending.messageId
-        const owned = id !== undefined && conn.byId.get(id) === pending
-        const what = qos === 0 ? `writing to ${this.url}` : `${ackName} from ${this.url}`
-        pending.settle(
-          new PublishError(topic, `no ${what} within ${totalMs} ms`, { cause: new TimeoutError(`publish to ${topic}`, totalMs) }),
-        )
-        this.withdraw(conn, pending, owned)
-        this.log.warn('publish timed out', { ...this.fields(), topic, qos, timeoutMs: totalMs })
-      }, Math.max(1, leftMs))
+    let body: string | Buffer
+    let pubOpts: IClientPublishOptions
+    try {
+      body = typeof payload === 'string' || Buffer.isBuffer(payload)
+        ? payload
+        : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength)
+      pubOpts = this.publishOptions(opts, qos)
+    } catch (err) {
+      if (qos > 0) this.releaseSlot()
+      return Promise.reject(err)
+    }
 
-      try {
-        client.publish(topic, body, pubOpts, pending.cb)
-      } catch (err) {
-        pending.settle(new PublishError(topic, errorMessage(err), { retriable: false, cause: err }))
-        return
-      }
-      if (qos > 0 && !settled) {
-        // The id is allocated synchronously inside publish() unless MQTT.js queued the call
-        // behind a store replay; the callback identity tells which.
-        const id = client.getLastMessageId()
-        if (client.outgoing[id]?.cb === pending.cb) {
-          pending.messageId = id
-          conn.byId.set(id, pending)
-        }
-      }
+    const p = new PendingPublish(this.onPublishCallback, conn, topic, qos, deadline, totalMs)
+    const promise = new Promise<void>((resolve, reject) => {
+      p.resolve = resolve
+      p.reject = reject
     })
+    const tail = this.publishTail
+    if (tail === undefined) this.publishHead = p
+    else {
+      tail.next = p
+      p.prev = tail
+    }
+    this.publishTail = p
+    // While nothing is pending the timer is unref'd (see settlePublish).
+    if (++this.publishCount === 1) this.publishTimer?.ref()
+    if (this.publishTimer === undefined || deadline < this.publishTimerAt) this.armPublishTimer(deadline)
+    const client = conn.client
+    try {
+      client.publish(topic, body, pubOpts, p.cb)
+    } catch (err) {
+      this.settlePublish(p, new PublishError(topic, errorMessage(err), { retriable: false, cause: err }))
+      return promise
+    }
+    if (qos > 0 && !p.settled) {
+      // The id is allocated synchronously inside publish() unless MQTT.js queued the call
+      // behind a store replay; the callback identity tells which.
+      const id = client.getLastMessageId()
+      if (client.outgoing[id]?.cb === p.cb) p.messageId = id
+    }
+    return promise
+  }
+
+  /** MQTT.js copies the options it is given, so the common ones are shared, frozen objects. */
+  private publishOptions(opts: PublishOptions, qos: 0 | 1 | 2): IClientPublishOptions {
+    const retain = opts.retain ?? this.metadata.retain
+    if (
+      this.metadata.protocolVersion === 5 &&
+      (opts.messageExpiryInterval !== undefined || opts.contentType !== undefined || opts.userProperties !== undefined)
+    ) {
+      const properties = publishProperties(opts)
+      if (properties) return { qos, retain, properties }
+    }
+    return PUBLISH_OPTIONS[retain ? qos + 3 : qos]!
+  }
+
+  /** MQTT.js called back (ack, write, removal, or connection loss). */
+  private readonly onPublishCallback = (p: PendingPublish, err: Error | undefined): void => {
+    if (p.settled) return
+    this.settlePublish(p, err ? this.publishCallbackError(p.conn, p, err) : undefined)
+  }
+
+  private settlePublish(p: PendingPublish, err?: Error): void {
+    if (p.settled) return
+    p.settled = true
+    const { prev, next } = p
+    if (prev === undefined) this.publishHead = next
+    else prev.next = next
+    if (next === undefined) this.publishTail = prev
+    else next.prev = prev
+    p.prev = p.next = undefined
+    // Armed for a later deadline, the timer must not keep an idle process alive.
+    if (--this.publishCount === 0) this.publishTimer?.unref()
+    if (p.qos > 0) this.releaseSlot()
+    const { resolve, reject } = p
+    // MQTT.js may still hold p (through cb) for a while; it must not keep the promise alive.
+    p.resolve = p.reject = noop
+    if (err) reject(err)
+    else resolve()
+  }
+
+  /**
+   * One timer for every pending publish, armed for the earliest deadline. A publish that
+   * settles leaves it alone; when it fires it times out whatever is due and re-arms for the
+   * next deadline, so under steady load it fires about once per publishTimeout, not once
+   * per publish. It holds the process open only while a publish is pending.
+   */
+  private armPublishTimer(deadline: number): void {
+    clearTimeout(this.publishTimer)
+    this.publishTimerAt = deadline
+    this.publishTimer = setTimeout(this.onPublishTimer, Math.max(1, Math.ceil(deadline - performance.now())))
+    if (this.publishCount === 0) this.publishTimer.unref()
+  }
+
+  private readonly onPublishTimer = (): void => {
+    this.publishTimer = undefined
+    const now = performance.now()
+    let next = Infinity
+    const due: PendingPublish[] = []
+    for (let p = this.publishHead; p !== undefined; p = p.next) {
+      if (p.deadline <= now) due.push(p)
+      else if (p.deadline < next) next = p.deadline
+    }
+    for (const p of due) this.timeOutPublish(p)
+    if (next !== Infinity && (this.publishTimer === undefined || next < this.publishTimerAt)) this.armPublishTimer(next)
+  }
+
+  private timeOutPublish(p: PendingPublish): void {
+    if (p.settled) return
+    const { conn, topic, qos, totalMs } = p
+    const what = qos === 0 ? `writing to ${this.url}` : `${qos === 2 ? 'PUBCOMP' : 'PUBACK'} from ${this.url}`
+    this.settlePublish(
+      p,
+      new PublishError(topic, `no ${what} within ${totalMs} ms`, { cause: new TimeoutError(`publish to ${topic}`, totalMs) }),
+    )
+    this.withdraw(conn, p)
+    this.log.warn('publish timed out', { ...this.fields(), topic, qos, timeoutMs: totalMs })
   }
 
   /** Takes a timed-out publish back from MQTT.js so that a reconnect does not replay it. */
-  private withdraw(conn: Conn, pending: PendingPublish, owned: boolean): void {
+  private withdraw(conn: Conn, pending: PendingPublish): void {
     const { client } = conn
-    if (owned && pending.messageId !== undefined && client.outgoing[pending.messageId]) {
-      client.removeOutgoingMessage(pending.messageId)
+    const id = pending.messageId
+    // Ours only while MQTT.js holds our callback under that id (ids are reused once freed).
+    if (id !== undefined && client.outgoing[id]?.cb === pending.cb) {
+      client.removeOutgoingMessage(id)
       return
     }
     const queue = conn.internals._storeProcessingQueue
@@ -869,7 +1007,14 @@ export class PubsubClient extends EventEmitter<PubsubEvents> {
   }
 
   private failPending(conn: Conn, make: (p: PendingPublish) => Error): void {
-    for (const p of [...conn.pending]) p.settle(make(p))
+    for (const p of this.unsettledPublishes()) if (p.conn === conn) this.settlePublish(p, make(p))
+  }
+
+  /** A copy: settling unlinks. */
+  private unsettledPublishes(): PendingPublish[] {
+    const all: PendingPublish[] = []
+    for (let p = this.publishHead; p !== undefined; p = p.next) all.push(p)
+    return all
   }
 
   // ---------------------------------------------------------------- subscribe / deliver
@@ -1046,6 +1191,14 @@ export class PubsubClient extends EventEmitter<PubsubEvents> {
   private fields(): Record<string, unknown> {
     return { component: this.name, url: this.url, clientId: this.metadata.consumerID }
   }
+}
+
+/** Largest setTimeout delay Node honours (beyond it, it fires after 1 ms). */
+const MAX_TIMER_MS = 0x7fffffff
+
+/** A publish bound that always ends: NaN and negatives are 0, Infinity is the timer maximum. */
+function boundMs(ms: number): number {
+  return ms >= 0 ? Math.min(ms, MAX_TIMER_MS) : 0
 }
 
 function positiveInt(v: number | undefined, dflt: number): number {

@@ -141,6 +141,30 @@ describe('pubsub client lifecycle', () => {
     await c.close() // idempotent
   })
 
+  it('every publish keeps its own bound: a short one issued after a long one times out on time', async () => {
+    // One timer serves all pending publishes; a shorter deadline must re-arm it.
+    const silent = track(await startSilentBroker())
+    const c = client({ url: silent.url })
+    await c.connect()
+    const started = Date.now()
+    const outcome = (p: Promise<void>) =>
+      p.then(
+        () => ({ err: undefined as unknown, took: Date.now() - started }),
+        (err: unknown) => ({ err, took: Date.now() - started }),
+      )
+    const long = outcome(c.publish('t', 'long', { timeoutMs: 1200 }))
+    const short = outcome(c.publish('t', 'short', { timeoutMs: 300 }))
+    const s = await short
+    expect(s.err).toBeInstanceOf(PublishError)
+    expect((s.err as Error).cause).toBeInstanceOf(TimeoutError)
+    expect(s.took).toBeGreaterThanOrEqual(298)
+    expect(s.took).toBeLessThan(300 + SLACK_MS)
+    const l = await long
+    expect(l.err).toBeInstanceOf(PublishError)
+    expect(l.took).toBeGreaterThanOrEqual(1198)
+    expect(l.took).toBeLessThan(1200 + SLACK_MS)
+  })
+
   it('close() while the broker is unreachable returns at once and stops reconnecting', async () => {
     const c = client({ url: 'mqtt://127.0.0.1:1', publishTimeout: 5000 })
     const pending = c.publish('t', 'x').catch((e: unknown) => e)
