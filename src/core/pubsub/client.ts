@@ -969,8 +969,12 @@ export class PubsubClient extends EventEmitter<PubsubEvents> {
   private withdraw(conn: Conn, pending: PendingPublish): void {
     const { client } = conn
     const id = pending.messageId
-    // Ours only while MQTT.js holds our callback under that id (ids are reused once freed).
-    if (id !== undefined && client.outgoing[id]?.cb === pending.cb) {
+    // Ours while MQTT.js holds our callback under that id — or a wrapper of it: a store replay
+    // after a reconnect wraps the callback, so identity alone would miss a replayed publish
+    // (which would then be replayed, and refused, on every reconnect). Ids are reused once
+    // freed, so a wrapped entry counts as ours only when no other pending publish of this
+    // connection holds the same id.
+    if (id !== undefined && client.outgoing[id] !== undefined && (client.outgoing[id]?.cb === pending.cb || !this.idHeldByAnother(conn, pending, id))) {
       client.removeOutgoingMessage(id)
       return
     }
@@ -979,6 +983,13 @@ export class PubsubClient extends EventEmitter<PubsubEvents> {
       const i = queue.findIndex((e) => e.callback === pending.cb)
       if (i >= 0) queue.splice(i, 1)
     }
+  }
+
+  private idHeldByAnother(conn: Conn, pending: PendingPublish, id: number): boolean {
+    for (let p = this.publishHead; p !== undefined; p = p.next) {
+      if (p !== pending && p.conn === conn && p.messageId === id) return true
+    }
+    return false
   }
 
   private publishCallbackError(conn: Conn, pending: PendingPublish, err: Error): Error {
