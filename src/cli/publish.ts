@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { MqttFnError } from '../core/errors.js'
-import { buildPublishPayload } from '../core/envelope/index.js'
+import { buildPublishPayload, parseGoBool } from '../core/envelope/index.js'
 import { PubsubClient } from '../core/pubsub/index.js'
 import { validatePublishTopic } from '../core/topics/index.js'
 import { commonOptions, helpText, parse } from './args.js'
@@ -70,7 +70,10 @@ export async function publish(argv: string[]): Promise<number> {
     metadata,
     ...(values['app-id'] ? { appId: values['app-id'] } : {}),
   })
-  const retain = metadata.retain === undefined ? undefined : parseRetain(metadata.retain)
+  const retain = metadata.retain === undefined ? undefined : parseGoBool(metadata.retain)
+  if (metadata.retain !== undefined && retain === undefined) {
+    throw new MqttFnError('ERR_PUBSUB_REQUEST_METADATA', `metadata retain: invalid boolean ${JSON.stringify(metadata.retain)}`)
+  }
   const client = new PubsubClient(component)
   try {
     await client.publish(topic, built.payload, retain === undefined ? {} : { retain })
@@ -80,11 +83,4 @@ export async function publish(argv: string[]): Promise<number> {
   const what = built.raw ? 'raw payload' : `CloudEvent ${String(built.event?.id ?? '')}`
   console.log(`published ${what} to ${topic} on ${component.name} (${component.metadata.url.redacted}, ${built.payload.length} bytes, qos ${component.metadata.qos})`)
   return 0
-}
-
-/** Go's strconv.ParseBool, as daprd reads `retain`. */
-function parseRetain(value: string): boolean {
-  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(value)) return true
-  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(value)) return false
-  throw new MqttFnError('ERR_PUBSUB_REQUEST_METADATA', `metadata retain: invalid boolean ${JSON.stringify(value)}`)
 }

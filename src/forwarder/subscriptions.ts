@@ -6,6 +6,7 @@
  * first message.
  */
 import { ResourceError, type ResourceProblem } from '../core/errors.js'
+import { parseGoBool } from '../core/envelope/index.js'
 import { isTruthy } from '../core/resources/truthy.js'
 import type { LoadedResources, PubsubComponent, SubscriptionResource } from '../core/resources/types.js'
 // The same rules the pubsub client applies: a filter that passes here is one its subscribe() accepts.
@@ -59,12 +60,6 @@ export function specFromResource(sub: SubscriptionResource): SubscriptionSpec {
   }
 }
 
-/** Go's strconv.ParseBool, which daprd uses for `rawPayload`. */
-export function parseGoBool(value: string): boolean | undefined {
-  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(value)) return true
-  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(value)) return false
-  return undefined
-}
 
 /** Metadata lookup with daprd's case-insensitive keys. */
 export function metadataValue(metadata: Record<string, string>, key: string): string | undefined {

@@ -1,4 +1,4 @@
-import { buildPublishPayload } from '../../core/envelope/index.js'
+import { buildPublishPayload, parseGoBool } from '../../core/envelope/index.js'
 import { MqttFnError } from '../../core/errors.js'
 import type { PubsubComponent } from '../../core/resources/types.js'
 import { validatePublishTopic } from '../../core/topics/index.js'
@@ -238,27 +238,6 @@ function isCloudEventsType(contentType: string): boolean {
   return contentType.split(';')[0]?.trim().toLowerCase() === CLOUDEVENTS_CONTENT_TYPE
 }
 
-/** Go's strconv.ParseBool, which daprd uses for `rawPayload`. */
-export function parseGoBool(value: string): boolean | undefined {
-  switch (value) {
-    case '1':
-    case 't':
-    case 'T':
-    case 'TRUE':
-    case 'true':
-    case 'True':
-      return true
-    case '0':
-    case 'f':
-    case 'F':
-    case 'FALSE':
-    case 'false':
-    case 'False':
-      return false
-    default:
-      return undefined
-  }
-}
 
 function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err)

@@ -2,7 +2,8 @@
 // The components come from real YAML through the real loader.
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { PubsubComponent } from '../../../../src/core/resources/types.js'
-import { parseGoBool, planRelay, RelayError, relayMessage, type QueueMessage } from '../../../../src/platforms/shared/relay.js'
+import { parseGoBool } from '../../../../src/core/envelope/index.js'
+import { planRelay, RelayError, relayMessage, type QueueMessage } from '../../../../src/platforms/shared/relay.js'
 import { loadPubsubs } from '../../../helpers/http.js'
 
 let pubsub: PubsubComponent
