@@ -6,6 +6,8 @@
 //   dist/functions/azure/                   an Azure Functions app folder (host.json, package.json,
 //                                           index.mjs, resources/), ready for `func azure functionapp publish`
 //   dist/functions/sizes.json               bundle sizes, and MQTT.js alone bundled the same way
+//   dist/cli/main.js                        the CLI (bin/mqtt-fn.mjs runs it when src/ is absent,
+//                                           e.g. in the forwarder's image, infra/forwarder/Dockerfile)
 //
 // Options: --resources DIR (default ./resources), --strict (fail when the resources do not load
 // with this environment), --quiet.
@@ -15,6 +17,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import * as esbuild from 'esbuild'
 import { zipSync } from 'fflate'
+import { buildCli } from './build-cli.mjs'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const { values: args } = parseArgs({
@@ -199,11 +202,13 @@ async function main() {
   sizes.azure = { bundle: azureBytes, ratioToMqttAlone: round(azureBytes / sizes.mqttAlone), parts: azureParts }
 
   await writeFile(join(out, 'sizes.json'), JSON.stringify(sizes, null, 2) + '\n')
+  const cliBytes = await buildCli()
   log(`build: MQTT.js alone ${kb(sizes.mqttAlone)}`)
   for (const [name, s] of Object.entries(sizes.aws)) {
     log(`build: dist/functions/aws/${name}/index.mjs ${kb(s.bundle)} (${s.ratioToMqttAlone}x MQTT.js alone), ${name}.zip ${kb(s.zip)}`)
   }
   log(`build: dist/functions/azure/index.mjs ${kb(azureBytes)} (${sizes.azure.ratioToMqttAlone}x)`)
+  log(`build: dist/cli/main.js ${kb(cliBytes)} (packages not bundled)`)
   log(`build: done in ${Date.now() - started} ms`)
 }
 

@@ -1,0 +1,118 @@
+import { join } from 'node:path'
+import { ArnFormat, CfnOutput, CfnParameter, Stack, type StackProps } from 'aws-cdk-lib'
+import { Vpc, type IVpc } from 'aws-cdk-lib/aws-ec2'
+import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager'
+import type { Construct } from 'constructs'
+import { BrokerSecret } from './broker-secret.js'
+import type { MqttFnConfig } from './config.js'
+import { ForwarderService } from './forwarder-service.js'
+import { FUNCTION_RESOURCES_PATH, FunctionResources } from './function-resources.js'
+import { HttpPublish } from './http-publish.js'
+import { FUNCTION_ARCHITECTURE, FUNCTION_RUNTIME } from './mqtt-fn-function.js'
+import { acknowledge } from './nag.js'
+import { SqsRelay } from './sqs-relay.js'
+
+export interface MqttFnStackProps extends StackProps {
+  config: MqttFnConfig
+}
+
+/**
+ * mqtt-fn on AWS: the HTTP publish function (Function URL + HTTP API), the SQS relay (queue,
+ * dead-letter queue, partial batch responses) and the forwarder (ECS Fargate), all reading the
+ * broker's address and TLS material from one Secrets Manager secret (parameter BrokerSecretArn).
+ */
+export class MqttFnStack extends Stack {
+  readonly httpPublish: HttpPublish
+  readonly sqsRelay: SqsRelay
+  readonly forwarder: ForwarderService
+  readonly apiToken: ISecret
+
+  constructor(scope: Construct, id: string, props: MqttFnStackProps) {
+    super(scope, id, props)
+    const { config } = props
+    this.templateOptions.description = 'mqtt-fn: Dapr MQTT pub/sub for Lambda (HTTP publish, SQS relay) and an MQTT forwarder on ECS Fargate'
+
+    const brokerSecretArn = new CfnParameter(this, 'BrokerSecretArn', {
+      type: 'String',
+      description:
+        'Full ARN of a Secrets Manager secret holding JSON {"url": "mqtts://user:password@host:8883"' +
+        (config.brokerTls === 'none' ? '' : config.brokerTls === 'ca' ? ', "caCert": PEM' : ', "caCert": PEM, "clientCert": PEM, "clientKey": PEM') +
+        '} (context brokerTls decides which fields).',
+      allowedPattern: '^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$',
+      constraintDescription: 'the full ARN of a Secrets Manager secret (with its 6-character suffix)',
+    })
+    acknowledge(this, 'W2509', 'BrokerSecretArn is the ARN of the secret, not a secret value: hiding it (NoEcho) would only hide which secret is used.')
+    const broker = new BrokerSecret(this, 'Broker', { secretArn: brokerSecretArn.valueAsString, tls: config.brokerTls })
+
+    // The dapr-api-token the publish API requires. Generated here unless an existing secret is
+    // named; the function gets it as a dynamic reference (see BrokerSecret.lambdaEnvironment).
+    this.apiToken = config.apiTokenSecretArn
+      ? Secret.fromSecretCompleteArn(this, 'ApiToken', config.apiTokenSecretArn)
+      : new Secret(this, 'ApiToken', {
+          description: 'mqtt-fn: dapr-api-token of the HTTP publish API (APP_API_TOKEN)',
+          generateSecretString: { passwordLength: 48, excludePunctuation: true },
+        })
+    acknowledge(
+      this.apiToken,
+      'AwsSolutions-SMG4',
+      'The token reaches the function as a dynamic reference resolved at deployment, so a rotation would take effect only with the next deployment; rotate it by updating the secret and redeploying (see infra/README.md).',
+    )
+
+    const resources = new FunctionResources(this, 'FunctionResources', {
+      path: config.functionResourcesPath,
+      runtime: FUNCTION_RUNTIME,
+      architecture: FUNCTION_ARCHITECTURE,
+    })
+    const settings: Record<string, string> = {
+      MQTTFN_RESOURCES_PATH: FUNCTION_RESOURCES_PATH,
+      APP_ID: config.appId,
+      ...broker.lambdaEnvironment(),
+    }
+
+    this.httpPublish = new HttpPublish(this, 'HttpPublish', {
+      bundle: join(config.bundlesPath, 'http-publish'),
+      environment: {
+        ...settings,
+        // unsafeUnwrap() gives the `{{resolve:secretsmanager:...}}` reference, not the value.
+        APP_API_TOKEN: this.apiToken.secretValue.unsafeUnwrap(),
+      },
+      layers: [resources.layer],
+    })
+
+    this.sqsRelay = new SqsRelay(this, 'SqsRelay', {
+      bundle: join(config.bundlesPath, 'sqs-relay'),
+      environment: { ...settings, ...(config.relayTopic !== undefined ? { MQTTFN_TOPIC: config.relayTopic } : {}) },
+      layers: [resources.layer],
+    })
+
+    this.forwarder = new ForwarderService(this, 'Forwarder', {
+      root: config.root,
+      resourcesPath: config.forwarderResourcesPath,
+      replicas: config.forwarderReplicas,
+      architecture: config.forwarderArchitecture,
+      targetFunctionArns: config.forwarderTargetFunctions.map((target) => this.functionArn(target)),
+      environment: {
+        APP_ID: config.appId,
+        ...(config.forwarderAppUrl !== undefined ? { APP_URL: config.forwarderAppUrl } : {}),
+      },
+      secrets: broker.ecsSecrets(),
+      ...(config.vpcId !== undefined ? { vpc: this.lookupVpc(config.vpcId) } : {}),
+    })
+
+    new CfnOutput(this, 'ApiTokenSecretArn', {
+      value: this.apiToken.secretArn,
+      description: 'Secret holding the dapr-api-token (aws secretsmanager get-secret-value --secret-id ...)',
+    })
+
+  }
+
+  /** A function name becomes its ARN in this stack's account and region; an ARN stays. */
+  private functionArn(target: string): string {
+    if (target.startsWith('arn:')) return target
+    return this.formatArn({ service: 'lambda', resource: 'function', resourceName: target, arnFormat: ArnFormat.COLON_RESOURCE_NAME })
+  }
+
+  private lookupVpc(vpcId: string): IVpc {
+    return Vpc.fromLookup(this, 'Vpc', { vpcId })
+  }
+}

@@ -1,0 +1,2 @@
+/** Bundles src/cli/main.ts into `outfile` (default dist/cli/main.js); resolves to its size in bytes. */
+export function buildCli(options?: { outfile?: string }): Promise<number>
