@@ -18,6 +18,7 @@ import { parseArgs } from 'node:util'
 import * as esbuild from 'esbuild'
 import { zipSync } from 'fflate'
 import { buildCli } from './build-cli.mjs'
+import { buildLib } from './build-lib.mjs'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const { values: args } = parseArgs({
@@ -203,12 +204,14 @@ async function main() {
 
   await writeFile(join(out, 'sizes.json'), JSON.stringify(sizes, null, 2) + '\n')
   const cliBytes = await buildCli()
+  const libBytes = await buildLib()
   log(`build: MQTT.js alone ${kb(sizes.mqttAlone)}`)
   for (const [name, s] of Object.entries(sizes.aws)) {
     log(`build: dist/functions/aws/${name}/index.mjs ${kb(s.bundle)} (${s.ratioToMqttAlone}x MQTT.js alone), ${name}.zip ${kb(s.zip)}`)
   }
   log(`build: dist/functions/azure/index.mjs ${kb(azureBytes)} (${sizes.azure.ratioToMqttAlone}x)`)
   log(`build: dist/cli/main.js ${kb(cliBytes)} (packages not bundled)`)
+  log(`build: dist/index.js ${kb(libBytes)} + dist/types (the library: import from 'mqtt-fn')`)
   log(`build: done in ${Date.now() - started} ms`)
 }
 

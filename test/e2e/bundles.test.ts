@@ -54,6 +54,16 @@ describe('npm run build', () => {
     await stat(join(dist, 'azure/resources/pubsub.yaml'))
   })
 
+  it("builds the library: `import { ... } from 'mqtt-fn'` resolves to dist/index.js with its declarations", async () => {
+    await stat(join(root, 'dist', 'types', 'index.d.ts'))
+    const { stdout } = await run(
+      process.execPath,
+      ['--input-type=module', '-e', "const m = await import('mqtt-fn'); console.log(JSON.stringify(['loadResources', 'getPubsubClient', 'buildPublishPayload', 'createPublishApi', 'startForwarder', 'startEmbeddedBroker'].map((k) => typeof m[k])))"],
+      { cwd: root, timeout: 30_000 },
+    )
+    expect(JSON.parse(stdout.trim())).toEqual(Array(6).fill('function'))
+  })
+
   it('keeps each AWS bundle within 1.15x of MQTT.js alone, without aedes, the AWS SDK or the CLI', async () => {
     const sizes = JSON.parse(await readFile(join(dist, 'sizes.json'), 'utf8'))
     for (const name of ['http-publish', 'sqs-relay']) {
