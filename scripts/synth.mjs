@@ -43,4 +43,4 @@ run(['--import', 'tsx', join(root, 'infra/aws/app.ts')], {
 
 const arm = join(root, 'infra/azure/azuredeploy.json')
 const template = JSON.parse(readFileSync(arm, 'utf8'))
-console.error(`synth: infra/azure/azuredeploy.json parses (${template.resources.length} resources; deploy with az deployment group create, see infra/README.md)`)
+console.error(`synth: infra/azure/azuredeploy.json parses (${template.resources.length} resources; deploy with az deployment group create, see the README (Deploy))`)

@@ -1,6 +1,6 @@
 // The CDK app (`npm run synth`, `npm run deploy:aws`): writes the CloudFormation template and
 // its assets to cdk.out/ (or where the CDK CLI says, CDK_OUTDIR). Offline: no AWS account,
-// no Docker; see infra/README.md.
+// no Docker; see the README (Deploy).
 import { join } from 'node:path'
 import { buildApp, REPO_ROOT } from './build-app.js'
 

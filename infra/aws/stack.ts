@@ -55,7 +55,7 @@ export class MqttFnStack extends Stack {
     acknowledge(
       this.apiToken,
       'AwsSolutions-SMG4',
-      'The token reaches the function as a dynamic reference resolved at deployment, so a rotation would take effect only with the next deployment; rotate it by updating the secret and redeploying (see infra/README.md).',
+      'The token reaches the function as a dynamic reference resolved at deployment, so a rotation would take effect only with the next deployment; rotate it by updating the secret and redeploying (see the README (Deploy)).',
     )
 
     const resources = new FunctionResources(this, 'FunctionResources', {

@@ -41,7 +41,7 @@ describe('infra/resources', () => {
   it.each(FOLDERS)('%s loads with the secrets in the environment, warning at most about a long client id', async (folder) => {
     const loaded = await loadResources(join(root, 'infra/resources', folder), { env: ENV })
     // A task's host name is longer than the 23 characters MQTT guarantees; the brokers a
-    // forwarder meets in the cloud accept it (see infra/README.md).
+    // forwarder meets in the cloud accept it (see the README (Deploy)).
     const expected = folder === 'functions' ? [] : [expect.stringMatching(/consumerID: is 25 characters; brokers may refuse client ids over 23/)]
     expect(loaded.warnings).toEqual(expected)
     expect(loaded.pubsubs).toHaveLength(1)
