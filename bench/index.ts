@@ -1,10 +1,17 @@
 /**
  * `npm run bench`: every benchmark, each against plain MQTT.js measured in the same run.
- * Figures are for comparison on one machine, never assertions.
+ * Figures are for comparison on one machine, never assertions. `npm run bench -- NAME` runs
+ * only the suites whose title contains NAME.
  */
+import { benchForwarder } from './forwarder.js'
+import { benchFunctions } from './functions.js'
 import { benchPublish } from './publish.js'
 
-const suites: [string, () => Promise<string[]>][] = [['core publish (QoS 1, 256 B, Mosquitto nodelay)', benchPublish]]
+const suites: [string, () => Promise<string[]>][] = [
+  ['core publish (QoS 1, 256 B, Mosquitto nodelay)', benchPublish],
+  ['functions: warm HTTP publish, bundle size, cold start, SQS batch', benchFunctions],
+  ['forwarder: throughput, slow app, latency, RSS', benchForwarder],
+]
 
 const only = process.argv[2]
 for (const [name, run] of suites) {

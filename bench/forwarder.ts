@@ -1,0 +1,734 @@
+/**
+ * The forwarder (issue 4) against a plain MQTT.js subscriber, same Mosquitto, same run.
+ *
+ * Processes: this one publishes (MQTT.js, QoS 1, 256-byte CloudEvents) and orchestrates; the
+ * HTTP app (node:http, keep-alive, 204), the forwarder (`startForwarder`, src/) and the plain
+ * subscriber (MQTT.js, QoS 1, default handleMessage) each run in a child process of their own
+ * (this file, bundled by esbuild and run by plain node with BENCH_FWD_ROLE set), so no receiver
+ * shares an event loop with the publisher or the app. Clocks: `process.hrtime` is
+ * CLOCK_MONOTONIC, the same in every process of the machine, so a publish time stamped here
+ * compares with a receive time there.
+ *
+ * Goals: throughput >= 0.7x the plain subscriber; >= 500 msg/s against an app answering after
+ * 20 ms; p99 delivery latency at a moderate rate; RSS flat under 150 MB over 100,000 messages.
+ * The forwarder's delivery point is the app receiving the request; the plain subscriber's is
+ * its 'message' event.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import * as esbuild from 'esbuild'
+import mqtt from 'mqtt'
+import { startMosquitto, type MosquittoBroker } from '../test/helpers/mosquitto.js'
+import { median, nowMs, percentile, signed } from './stats.js'
+
+const SELF = fileURLToPath(import.meta.url)
+const ROOT = path.resolve(path.dirname(SELF), '..')
+/**
+ * The children run this file bundled (src/ included, npm packages left to node_modules) with
+ * plain `node`, as an installed mqtt-fn runs dist/: no tsx loader thread in their CPU or RSS.
+ * Written under node_modules/.cache so that its imports of packages resolve.
+ */
+const CHILD_BUNDLE = path.join(ROOT, 'node_modules/.cache/mqtt-fn-bench/forwarder-child.mjs')
+
+const MESSAGES = Number(process.env.BENCH_FWD_MESSAGES ?? 10_000)
+const ROUNDS = Number(process.env.BENCH_FWD_ROUNDS ?? 2)
+const SLOW_MESSAGES = Number(process.env.BENCH_FWD_SLOW_MESSAGES ?? 3_000)
+const SLOW_DELAY_MS = Number(process.env.BENCH_FWD_SLOW_DELAY_MS ?? 20)
+const RATE = Number(process.env.BENCH_FWD_RATE ?? 300)
+const LATENCY_SECONDS = Number(process.env.BENCH_FWD_LATENCY_SECONDS ?? 5)
+const RSS_MESSAGES = Number(process.env.BENCH_FWD_RSS_MESSAGES ?? 100_000)
+/** Extra node flags for the forwarder child, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`. */
+const FORWARDER_NODE_FLAGS = (process.env.BENCH_FWD_NODE_FLAGS ?? '').split(' ').filter(Boolean)
+const WINDOW = 100
+/** A run fails when no delivery was counted for this long. */
+const STALL_SECONDS = Number(process.env.BENCH_FWD_STALL_SECONDS ?? 20)
+const TOPIC = 'bench/fwd'
+const PAYLOAD_BYTES = 256
+
+// ---------------------------------------------------------------- messages between processes
+
+type ToChild = { cmd: 'expect'; n: number; delayMs: number; latency: boolean } | { cmd: 'stats' } | { cmd: 'go' } | { cmd: 'stop' }
+
+interface Done {
+  kind: 'done'
+  count: number
+  /** Deliveries of a sequence number already counted (redeliveries after a reconnect). */
+  duplicates: number
+  firstMs: number
+  lastMs: number
+  /** Receive time minus the publish time stamped in the payload, ms (latency runs only). */
+  latencies: number[]
+}
+type FromChild =
+  | { kind: 'loaded' }
+  | { kind: 'ready'; port?: number }
+  | Done
+  | { kind: 'stats'; cpuUs: number; rss: number; heapUsed: number; connections: number; maxConcurrent: number; count: number }
+  | { kind: 'rss'; t: number; rss: number; heapUsed: number }
+
+/** A 256-byte Dapr CloudEvent carrying its sequence number and publish time. */
+function payload(seq: number, ts: number): Buffer {
+  const head = `{"data":{"seq":${seq},"ts":${ts.toFixed(3)},"pad":"`
+  const tail = `"},"datacontenttype":"application/json","id":"${seq}","pubsubname":"pubsub","source":"bench","specversion":"1.0","topic":"${TOPIC}","type":"com.dapr.event.sent"}`
+  return Buffer.from(head + 'x'.repeat(Math.max(0, PAYLOAD_BYTES - head.length - tail.length)) + tail)
+}
+
+/** The publish time in a payload, without parsing all of it. */
+function stampOf(body: Buffer): number {
+  const text = body.toString('latin1', 0, 64)
+  const i = text.indexOf('"ts":')
+  return i < 0 ? NaN : parseFloat(text.slice(i + 5))
+}
+
+/** The sequence number in a payload (`{"data":{"seq":N,...`), -1 when there is none. */
+function seqOf(body: Buffer): number {
+  let n = 0
+  let i = 15 // after {"data":{"seq":
+  if (body.length < 17 || body[14] !== 0x3a) return -1
+  for (; i < body.length && body[i]! >= 0x30 && body[i]! <= 0x39; i++) n = n * 10 + body[i]! - 0x30
+  return i === 15 ? -1 : n
+}
+
+// ---------------------------------------------------------------- child processes
+
+/** TCP connections the app accepted so far (0 in other roles). */
+let connectionCount = (): number => 0
+/** Most requests the app had open at once since the last `expect` (0 in other roles). */
+let maxConcurrent = (): number => 0
+/** Deliveries counted so far towards the expected number (app and plain subscriber). */
+let delivered = (): number => 0
+
+function send(message: FromChild): void {
+  process.send?.(message)
+}
+
+/**
+ * Counts distinct deliveries (by the sequence number in the payload) towards `n`; sends `done`
+ * once, at the n-th distinct one. Redeliveries (after a reconnect) are counted apart.
+ */
+class Counter {
+  n = Infinity
+  latency = false
+  count = 0
+  duplicates = 0
+  firstMs = 0
+  lastMs = 0
+  latencies: number[] = []
+  seen = new Uint8Array(0)
+
+  expect(n: number, latency: boolean): void {
+    Object.assign(this, { n, latency, count: 0, duplicates: 0, firstMs: 0, lastMs: 0, latencies: [], seen: new Uint8Array(n) })
+  }
+
+  hit(body: Buffer): void {
+    const t = nowMs()
+    const seq = seqOf(body)
+    if (seq >= 0 && seq < this.seen.length) {
+      if (this.seen[seq]) {
+        this.duplicates++
+        return
+      }
+      this.seen[seq] = 1
+    }
+    if (this.count === 0) this.firstMs = t
+    this.lastMs = t
+    this.count++
+    if (this.latency) this.latencies.push(t - stampOf(body))
+    if (this.count === this.n) {
+      send({ kind: 'done', count: this.count, duplicates: this.duplicates, firstMs: this.firstMs, lastMs: this.lastMs, latencies: this.latencies })
+    }
+  }
+}
+
+interface Handlers {
+  expect?: (m: Extract<ToChild, { cmd: 'expect' }>) => void
+  stop: () => Promise<void>
+}
+
+/** Stats and stop are answered from the start; `go` releases `untilGo()`. */
+function onCommands(): { set(h: Handlers): void; untilGo(): Promise<void> } {
+  let handlers: Handlers = { stop: async () => {} }
+  let go: () => void = () => {}
+  const gone = new Promise<void>((resolve) => (go = resolve))
+  process.on('message', (m: ToChild) => {
+    if (m.cmd === 'expect') handlers.expect?.(m)
+    else if (m.cmd === 'go') go()
+    else if (m.cmd === 'stats') {
+      const cpu = process.cpuUsage()
+      const mem = process.memoryUsage()
+      send({ kind: 'stats', cpuUs: cpu.user + cpu.system, rss: mem.rss, heapUsed: mem.heapUsed, connections: connectionCount(), maxConcurrent: maxConcurrent(), count: delivered() })
+    } else if (m.cmd === 'stop') {
+      void handlers.stop().finally(() => process.exit(0))
+    }
+  })
+  process.on('disconnect', () => process.exit(0))
+  return {
+    set: (h) => (handlers = h),
+    // In backlog runs the receiver connects only on `go`, after the parent read its CPU time.
+    untilGo: () => (process.env.BENCH_WAIT_GO === 'true' ? (send({ kind: 'loaded' }), gone) : Promise.resolve()),
+  }
+}
+
+async function childApp(): Promise<void> {
+  const counter = new Counter()
+  delivered = () => counter.count
+  let delayMs = 0
+  let connections = 0
+  connectionCount = () => connections
+  /** Requests being answered at once: the forwarder's effective delivery window. */
+  let open = 0
+  let maxOpen = 0
+  maxConcurrent = () => maxOpen
+  const server = http.createServer((req, res) => {
+    if (req.url === '/dapr/subscribe') {
+      res.writeHead(404).end()
+      req.resume()
+      return
+    }
+    open++
+    maxOpen = Math.max(maxOpen, open)
+    const reply = () => {
+      open--
+      res.writeHead(204).end()
+    }
+    const answer = () => {
+      if (delayMs > 0) setTimeout(reply, delayMs)
+      else reply()
+    }
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => {
+      counter.hit(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks))
+      answer()
+    })
+  })
+  server.keepAliveTimeout = 60_000
+  server.on('connection', () => connections++)
+  await new Promise<void>((resolve) => server.listen({ port: 0, host: '127.0.0.1' }, resolve))
+  onCommands().set({
+    expect: (m) => {
+      maxOpen = open
+      delayMs = m.delayMs
+      counter.expect(m.n, m.latency)
+    },
+    stop: async () => {
+      server.closeAllConnections()
+      server.close()
+    },
+  })
+  send({ kind: 'ready', port: (server.address() as AddressInfo).port })
+}
+
+interface ReceiverEnv {
+  url: string
+  clientId: string
+  clean: boolean
+  appUrl: string
+}
+
+function receiverEnv(): ReceiverEnv {
+  const e = process.env
+  return { url: e.BENCH_URL ?? '', clientId: e.BENCH_CLIENT_ID ?? '', clean: e.BENCH_CLEAN === 'true', appUrl: e.BENCH_APP_URL ?? '' }
+}
+
+function reportRss(): void {
+  const timer = setInterval(() => {
+    const mem = process.memoryUsage()
+    send({ kind: 'rss', t: nowMs(), rss: mem.rss, heapUsed: mem.heapUsed })
+  }, 1000)
+  timer.unref()
+}
+
+async function childPlain(): Promise<void> {
+  const env = receiverEnv()
+  const counter = new Counter()
+  delivered = () => counter.count
+  counter.expect(Number(process.env.BENCH_N ?? Infinity), process.env.BENCH_LATENCY === 'true')
+  const commands = onCommands()
+  await commands.untilGo()
+  // Listener first: a resumed session's queued messages arrive right after CONNACK.
+  const client = mqtt.connect(env.url, { clientId: env.clientId, clean: env.clean })
+  client.on('message', (_topic, body) => counter.hit(body))
+  // The same words the forwarder logs, for the parent's reconnect count.
+  client.on('close', () => console.log('{"msg":"connection lost"}'))
+  await new Promise<void>((resolve, reject) => {
+    client.once('connect', () => resolve())
+    client.once('error', reject)
+  })
+  await client.subscribeAsync(TOPIC, { qos: 1 })
+  reportRss()
+  commands.set({ stop: () => client.endAsync() })
+  send({ kind: 'ready' })
+}
+
+async function childForwarder(): Promise<void> {
+  const env = receiverEnv()
+  const { loadResourcesFromDocuments } = await import('../src/core/resources/index.js')
+  const { startForwarder } = await import('../src/forwarder/index.js')
+  const text = [
+    'apiVersion: dapr.io/v1alpha1',
+    'kind: Component',
+    'metadata:',
+    '  name: pubsub',
+    'spec:',
+    '  type: pubsub.mqtt',
+    '  version: v1',
+    '  metadata:',
+    `    - { name: url, value: ${JSON.stringify(env.url)} }`,
+    '    - { name: qos, value: "1" }',
+    `    - { name: consumerID, value: ${JSON.stringify(env.clientId)} }`,
+    `    - { name: cleanSession, value: "${env.clean}" }`,
+    '---',
+    'apiVersion: dapr.io/v2alpha1',
+    'kind: Subscription',
+    'metadata:',
+    '  name: bench',
+    'spec:',
+    '  pubsubname: pubsub',
+    `  topic: ${TOPIC}`,
+    '  routes:',
+    '    default: /t',
+    '',
+  ].join('\n')
+  const resources = await loadResourcesFromDocuments([{ file: 'bench.yaml', text }], { env: {} })
+  const commands = onCommands()
+  await commands.untilGo()
+  // BENCH_FWD_REQUEST_TIMEOUT_MS: a diagnosis knob (the per-attempt AbortSignal.timeout); default 60 s.
+  const timeout = Number(process.env.BENCH_FWD_REQUEST_TIMEOUT_MS ?? 0)
+  const forwarder = await startForwarder({
+    resources,
+    appUrl: env.appUrl,
+    port: false,
+    // Warnings only (un-acked messages, failed deliveries): they end up in a stall report.
+    logLevel: 'warn',
+    ...(timeout > 0 ? { requestTimeoutMs: timeout } : {}),
+  })
+  await forwarder.ready
+  reportRss()
+  commands.set({ stop: async () => void (await forwarder.stop()) })
+  send({ kind: 'ready' })
+}
+
+// ---------------------------------------------------------------- parent side
+
+class Child {
+  readonly proc: ChildProcess
+  readonly rss: { t: number; rss: number; heapUsed: number }[] = []
+  readonly #waiters: { kind: FromChild['kind']; resolve: (m: FromChild) => void }[] = []
+  readonly exited: Promise<void>
+  #output = ''
+
+  constructor(role: string, env: Record<string, string>, nodeFlags: string[] = []) {
+    this.proc = spawn(process.execPath, [...nodeFlags, CHILD_BUNDLE], {
+      cwd: ROOT,
+      env: { ...process.env, ...env, BENCH_FWD_ROLE: role },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    })
+    const echo = process.env.BENCH_FWD_ECHO === role
+    this.proc.stdout?.setEncoding('utf8').on('data', (c: string) => {
+      this.#output += c
+      if (echo) process.stderr.write(c)
+    })
+    this.proc.stderr?.setEncoding('utf8').on('data', (c: string) => {
+      this.#output += c
+      if (echo) process.stderr.write(c)
+    })
+    this.exited = new Promise((resolve) => this.proc.once('exit', () => resolve()))
+    this.proc.on('message', (m: FromChild) => {
+      if (m.kind === 'rss') this.rss.push({ t: m.t, rss: m.rss, heapUsed: m.heapUsed })
+      const i = this.#waiters.findIndex((w) => w.kind === m.kind)
+      if (i >= 0) this.#waiters.splice(i, 1)[0]?.resolve(m)
+    })
+  }
+
+  next<K extends FromChild['kind']>(kind: K, timeoutMs: number): Promise<Extract<FromChild, { kind: K }>> {
+    const reply = new Promise<Extract<FromChild, { kind: K }>>((resolve, reject) => {
+      const waiter = {
+        kind,
+        resolve: (m: FromChild) => {
+          clearTimeout(timer)
+          resolve(m as Extract<FromChild, { kind: K }>)
+        },
+      }
+      // A waiter that gave up is removed, so that it cannot take a later run's reply.
+      const fail = (why: string) => {
+        clearTimeout(timer)
+        const i = this.#waiters.indexOf(waiter)
+        if (i < 0) return
+        this.#waiters.splice(i, 1)
+        reject(new Error(`bench: ${why} while waiting for '${kind}'\n${this.#output.slice(-4000)}`))
+      }
+      const timer = setTimeout(() => fail(`nothing within ${timeoutMs} ms`), timeoutMs)
+      void this.exited.then(() => fail('child exited'))
+      this.#waiters.push(waiter)
+    })
+    // Callers may stop waiting (a stall report): a later rejection must not go unhandled.
+    reply.catch(() => {})
+    return reply
+  }
+
+  output(): string {
+    return this.#output
+  }
+
+  command(m: ToChild): void {
+    this.proc.send(m)
+  }
+
+  async stats(): Promise<Extract<FromChild, { kind: 'stats' }>> {
+    const reply = this.next('stats', 10_000)
+    this.command({ cmd: 'stats' })
+    return reply
+  }
+
+  async stop(): Promise<void> {
+    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return
+    this.command({ cmd: 'stop' })
+    const timer = setTimeout(() => this.proc.kill('SIGKILL'), 15_000)
+    await this.exited
+    clearTimeout(timer)
+  }
+}
+
+let sequence = 0
+// At most 23 characters, the length MQTT 3.1.1 guarantees.
+const newClientId = (kind: string) => `bench-${kind.slice(0, 3)}-${process.pid}-${++sequence}`
+
+interface Run {
+  label: string
+  messages: number
+  /** First publish (concurrent) or first delivery (backlog) to last delivery, s. */
+  seconds: number
+  perSecond: number
+  publishSeconds: number
+  /** Receiver process CPU per message, µs (for the forwarder: the forwarder process only). */
+  cpuUsPerMessage: number
+  appCpuUsPerMessage?: number
+  /** TCP connections the forwarder opened to the app during the run. */
+  appConnections?: number
+  /** Most requests open at the app at once. */
+  appMaxConcurrent?: number
+  latencies: number[]
+  rss: { t: number; rss: number; heapUsed: number }[]
+  /** The receiver's memory once ready, before the stream started. */
+  before: { rss: number; heapUsed: number }
+  receiverReady: number
+  duplicates: number
+  /** Times the receiver's MQTT connection was lost during the run (and why, when known). */
+  reconnects: number
+  keepaliveTimeouts: number
+}
+
+type Kind = 'plain' | 'forwarder'
+type Mode = { kind: 'flood' } | { kind: 'backlog' } | { kind: 'paced'; rate: number }
+
+interface Bench {
+  broker: MosquittoBroker
+  app: Child
+  appUrl: string
+}
+
+/** Publishes `n` messages at QoS 1: a window of WINDOW unacknowledged publishes, or paced. */
+async function publish(url: string, n: number, mode: Mode, stamp: boolean): Promise<{ t0: number; seconds: number }> {
+  const client = await mqtt.connectAsync(url, { clientId: newClientId('pub'), reconnectPeriod: 0 })
+  const options = { qos: 1 } as const
+  const fixed = stamp ? [] : Array.from({ length: n }, (_, i) => payload(i, 0))
+  const t0 = nowMs()
+  if (mode.kind === 'paced') {
+    const pending: Promise<unknown>[] = []
+    const intervalMs = 1000 / mode.rate
+    for (let i = 0; i < n; i++) {
+      const due = t0 + i * intervalMs
+      const wait = due - nowMs()
+      if (wait > 1) await new Promise((r) => setTimeout(r, wait))
+      pending.push(client.publishAsync(TOPIC, payload(i, nowMs()), options))
+    }
+    await Promise.all(pending)
+  } else {
+    let next = 0
+    const worker = async () => {
+      while (next < n) {
+        const i = next++
+        await client.publishAsync(TOPIC, stamp ? payload(i, nowMs()) : fixed[i]!, options)
+      }
+    }
+    await Promise.all(Array.from({ length: Math.min(WINDOW, n) }, worker))
+  }
+  const seconds = (nowMs() - t0) / 1000
+  await client.endAsync()
+  return { t0, seconds }
+}
+
+async function oneRun(b: Bench, kind: Kind, n: number, mode: Mode, opts: { delayMs?: number; latency?: boolean; settle?: boolean } = {}): Promise<Run> {
+  const latency = opts.latency ?? false
+  const clientId = newClientId(kind)
+  // Persistent sessions, as the forwarder should run: a reconnect redelivers, it does not lose.
+  const clean = false
+  if (mode.kind === 'backlog') {
+    // The persistent session the backlog is queued for.
+    const session = await mqtt.connectAsync(b.broker.url, { clientId, clean: false, reconnectPeriod: 0 })
+    await session.subscribeAsync(TOPIC, { qos: 1 })
+    await session.endAsync()
+  }
+  const env = {
+    BENCH_URL: b.broker.url,
+    BENCH_CLIENT_ID: clientId,
+    BENCH_CLEAN: String(clean),
+    BENCH_APP_URL: b.appUrl,
+    BENCH_N: String(n),
+    BENCH_LATENCY: String(latency),
+    BENCH_WAIT_GO: String(mode.kind === 'backlog'),
+  }
+  let published = { t0: 0, seconds: 0 }
+  if (mode.kind === 'backlog') published = await publish(b.broker.url, n, mode, latency)
+  const waitSeconds = 60 + n / 200 + ((opts.delayMs ?? 0) * n) / 1000 / 10
+  let done: Promise<Done>
+  const appBefore = await b.app.stats()
+  if (kind === 'forwarder') {
+    const appDone = b.app.next('done', waitSeconds * 1000)
+    b.app.command({ cmd: 'expect', n, delayMs: opts.delayMs ?? 0, latency })
+    done = appDone
+  }
+  const spawnedAt = nowMs()
+  const child = new Child(kind, env, kind === 'forwarder' ? FORWARDER_NODE_FLAGS : [])
+  if (kind === 'plain') done = child.next('done', waitSeconds * 1000)
+  try {
+    let before: Extract<FromChild, { kind: 'stats' }>
+    if (mode.kind === 'backlog') {
+      await child.next('loaded', 30_000)
+      before = await child.stats()
+      child.command({ cmd: 'go' })
+    } else {
+      await child.next('ready', 30_000)
+      before = await child.stats()
+    }
+    const receiverReady = nowMs() - spawnedAt
+    if (mode.kind !== 'backlog') published = await publish(b.broker.url, n, mode, latency)
+    const result = await withStallWatch(done!, kind === 'forwarder' ? b.app : child, child, n)
+    const after = await child.stats()
+    const appAfter = await b.app.stats()
+    // A last RSS sample after the stream.
+    if (opts.settle) await new Promise((r) => setTimeout(r, 1100))
+    const seconds = mode.kind === 'backlog' ? (result.lastMs - result.firstMs) / 1000 : (result.lastMs - published.t0) / 1000
+    const counted = mode.kind === 'backlog' ? n - 1 : n
+    const run: Run = {
+      label: kind === 'plain' ? 'MQTT.js subscriber (default handleMessage)' : 'mqtt-fn forwarder -> HTTP app (204)',
+      messages: n,
+      seconds,
+      perSecond: counted / seconds,
+      publishSeconds: published.seconds,
+      cpuUsPerMessage: (after.cpuUs - before.cpuUs) / n,
+      latencies: result.latencies,
+      rss: child.rss,
+      before: { rss: before.rss, heapUsed: before.heapUsed },
+      receiverReady,
+      duplicates: result.duplicates,
+      reconnects: 0,
+      keepaliveTimeouts: 0,
+    }
+    const output = child.output()
+    run.reconnects = output.split('"connection lost"').length - 1
+    run.keepaliveTimeouts = output.split('Keepalive timeout').length - 1
+    if (kind === 'forwarder') {
+      run.appCpuUsPerMessage = (appAfter.cpuUs - appBefore.cpuUs) / n
+      run.appConnections = appAfter.connections - appBefore.connections
+      run.appMaxConcurrent = appAfter.maxConcurrent
+    }
+    return run
+  } finally {
+    await child.stop()
+  }
+}
+
+/**
+ * Waits for `done`, but fails early with a report when the count of deliveries stops moving
+ * for STALL_SECONDS (a message lost or left un-acked would otherwise hang the run).
+ */
+async function withStallWatch(done: Promise<Done>, counting: Child, receiver: Child, n: number): Promise<Done> {
+  let last = -1
+  let since = nowMs()
+  let timer: NodeJS.Timeout | undefined
+  const stalled = new Promise<never>((_, reject) => {
+    const check = async () => {
+      try {
+        const { count } = await counting.stats()
+        if (count !== last) {
+          last = count
+          since = nowMs()
+        } else if (nowMs() - since > STALL_SECONDS * 1000) {
+          reject(new Error(`bench: stalled at ${count}/${n} deliveries for ${STALL_SECONDS} s; receiver output:\n${receiver.output().slice(-4000)}`))
+          return
+        }
+      } catch (error) {
+        reject(error as Error)
+        return
+      }
+      timer = setTimeout(() => void check(), 2000)
+    }
+    timer = setTimeout(() => void check(), 2000)
+  })
+  try {
+    return await Promise.race([done, stalled])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`
+
+/** `; 2 reconnects (2 keepalive timeouts), 980 redelivered` or nothing. */
+function churn(r: Run): string {
+  if (r.reconnects === 0 && r.duplicates === 0) return ''
+  return `; ${r.reconnects} reconnects (${r.keepaliveTimeouts} keepalive timeouts), ${r.duplicates} redelivered`
+}
+
+function row(r: Run): string {
+  const app = r.appCpuUsPerMessage === undefined ? '' : ` (+ app ${r.appCpuUsPerMessage.toFixed(1)}, ${r.appConnections} connections)`
+  return `  ${r.label.padEnd(44)} ${r.perSecond.toFixed(0).padStart(7)} msg/s   ${r.seconds.toFixed(2)} s   receiver CPU ${r.cpuUsPerMessage.toFixed(1)} µs/msg${app}   publisher done in ${r.publishSeconds.toFixed(2)} s${churn(r)}`
+}
+
+async function throughput(b: Bench, mode: Mode, title: string): Promise<string[]> {
+  const plain: Run[] = []
+  const fwd: Run[] = []
+  for (let r = 0; r < ROUNDS; r++) {
+    // Alternate who goes first so drift in the machine's load hits both sides alike.
+    if (r % 2 === 0) {
+      plain.push(await oneRun(b, 'plain', MESSAGES, mode))
+      fwd.push(await oneRun(b, 'forwarder', MESSAGES, mode))
+    } else {
+      fwd.push(await oneRun(b, 'forwarder', MESSAGES, mode))
+      plain.push(await oneRun(b, 'plain', MESSAGES, mode))
+    }
+  }
+  const ratios = fwd.map((f, i) => f.perSecond / plain[i]!.perSecond)
+  const ratio = median(ratios)
+  const best = (runs: Run[]) => [...runs].sort((x, y) => y.perSecond - x.perSecond)
+  const lines = [title]
+  for (const run of [...plain, ...fwd]) lines.push(row(run))
+  lines.push(
+    `  ratio forwarder/plain: ${ratios.map((x) => x.toFixed(3)).join(', ')} (median ${ratio.toFixed(3)}x; goal >= 0.7x: ${ratio >= 0.7 ? 'met' : 'MISSED'})` +
+      `; best ${best(fwd)[0]!.perSecond.toFixed(0)} vs ${best(plain)[0]!.perSecond.toFixed(0)} msg/s`,
+  )
+  const rss = fwd.flatMap((f) => f.rss.map((s) => s.rss))
+  if (rss.length > 0) lines.push(`  forwarder RSS peak over these runs ${mb(Math.max(...rss))}`)
+  return lines
+}
+
+async function slowApp(b: Bench, label: string): Promise<string> {
+  const run = await oneRun(b, 'forwarder', SLOW_MESSAGES, { kind: 'flood' }, { delayMs: SLOW_DELAY_MS })
+  return (
+    `  ${label.padEnd(44)} ${run.perSecond.toFixed(0).padStart(7)} msg/s   ${run.seconds.toFixed(2)} s ` +
+    `(goal >= 500 msg/s: ${run.perSecond >= 500 ? 'met' : 'MISSED'}); at most ${run.appMaxConcurrent} requests open at the app at once${churn(run)}`
+  )
+}
+
+async function latencyRuns(b: Bench): Promise<string[]> {
+  // The first second is warm-up (new HTTP connections, JIT) and is not counted.
+  const warm = Math.round(RATE)
+  const n = warm + Math.round(RATE * LATENCY_SECONDS)
+  const mode: Mode = { kind: 'paced', rate: RATE }
+  const plain = await oneRun(b, 'plain', n, mode, { latency: true })
+  const fwd = await oneRun(b, 'forwarder', n, mode, { latency: true })
+  const stats = (r: Run) => {
+    const s = r.latencies.slice(warm).sort((x, y) => x - y)
+    return { n: s.length, p50: percentile(s, 50), p90: percentile(s, 90), p99: percentile(s, 99), max: s[s.length - 1] ?? NaN }
+  }
+  const p = stats(plain)
+  const f = stats(fwd)
+  const line = (label: string, s: typeof p, r: Run) =>
+    `  ${label.padEnd(44)} p50 ${s.p50.toFixed(3)} ms   p90 ${s.p90.toFixed(3)} ms   p99 ${s.p99.toFixed(3)} ms   max ${s.max.toFixed(1)} ms   (n ${s.n}, achieved ${r.perSecond.toFixed(0)} msg/s${churn(r)})`
+  return [
+    `delivery latency at ${RATE} msg/s for ${LATENCY_SECONDS} s after 1 s warm-up (publish stamp in the payload -> subscriber 'message' / app request end):`,
+    line('MQTT.js subscriber', p, plain),
+    line('mqtt-fn forwarder -> HTTP app (204)', f, fwd),
+    `  delta forwarder - plain: p50 ${signed(f.p50 - p.p50)} ms, p99 ${signed(f.p99 - p.p99)} ms`,
+  ]
+}
+
+/** About ten evenly spaced samples, `rss/heapUsed` in MB. */
+function trajectory(samples: { rss: number; heapUsed: number }[]): string {
+  const step = Math.max(1, Math.floor(samples.length / 10))
+  const picked = samples.filter((_, i) => i % step === 0 || i === samples.length - 1)
+  return picked.map((s) => `${(s.rss / 1e6).toFixed(0)}/${(s.heapUsed / 1e6).toFixed(0)}`).join(' ')
+}
+
+async function rssRun(b: Bench): Promise<string[]> {
+  const run = await oneRun(b, 'forwarder', RSS_MESSAGES, { kind: 'flood' }, { settle: true })
+  const samples = run.rss
+  const last = samples[samples.length - 1]
+  if (!last) return [`forwarder RSS over ${RSS_MESSAGES} messages: no samples`]
+  const peakAt = samples.reduce((best, s, i) => (s.rss > (samples[best]?.rss ?? 0) ? i : best), 0)
+  const peak = samples[peakAt] ?? last
+  const heapPeak = Math.max(...samples.map((s) => s.heapUsed))
+  const tenth = Math.max(1, Math.ceil(samples.length / 10))
+  const avg = (xs: typeof samples) => xs.reduce((a, s) => a + s.rss, 0) / xs.length
+  return [
+    `forwarder RSS over ${RSS_MESSAGES} messages (flood, app 204; sampled every 1 s, ${samples.length} samples; plain node, bundled child):`,
+    `  ready (idle) ${mb(run.before.rss)}   peak ${mb(peak.rss)} (sample ${peakAt + 1})   end ${mb(last.rss)}   heapUsed idle ${mb(run.before.heapUsed)}, peak ${mb(heapPeak)}` +
+      `   first-tenth avg ${mb(avg(samples.slice(0, tenth)))} -> last-tenth avg ${mb(avg(samples.slice(-tenth)))}   (goal < 150 MB: ${peak.rss < 150e6 ? 'met' : 'MISSED'})`,
+    `  RSS / heapUsed MB over time: ${trajectory(samples)}`,
+    `  throughput during it: ${run.perSecond.toFixed(0)} msg/s (${run.seconds.toFixed(1)} s)${churn(run)}`,
+  ]
+}
+
+/** A section's lines, or one line saying why it failed (a stall, a child that died), so the rest still runs. */
+async function section(name: string, run: () => Promise<string[]>): Promise<string[]> {
+  try {
+    return await run()
+  } catch (error) {
+    const text = error instanceof Error ? error.message : String(error)
+    return [`${name}: FAILED: ${text.split('\n').slice(0, 6).join('\n          ')}`]
+  }
+}
+
+export async function benchForwarder(): Promise<string[]> {
+  const lines: string[] = []
+  await esbuild.build({
+    entryPoints: [SELF],
+    outfile: CHILD_BUNDLE,
+    bundle: true,
+    packages: 'external',
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    logLevel: 'warning',
+  })
+  // The backlog and flood runs queue up to RSS_MESSAGES for one client.
+  const config = [`max_queued_messages ${Math.max(1_000_000, RSS_MESSAGES * 2)}`]
+  const broker = await startMosquitto({ extraConfig: config })
+  const app = new Child('app', {})
+  try {
+    const { port } = await app.next('ready', 30_000)
+    const b: Bench = { broker, app, appUrl: `http://127.0.0.1:${port}` }
+    lines.push(
+      `Mosquitto: set_tcp_nodelay true, ${config.join(', ')}, max_inflight_messages default (20); MQTT 3.1.1, persistent sessions ` +
+        `(cleanSession false, a fresh client id per run); forwarder defaults (concurrency 32); publisher (this process), app, ` +
+        `forwarder and plain subscriber each in their own process (plain node).`,
+    )
+    const flood = `throughput, QoS 1, ${PAYLOAD_BYTES} B, ${MESSAGES} msgs published at full speed (window ${WINDOW}) while received; first publish -> last delivery:`
+    lines.push(...(await section('throughput (flood)', () => throughput(b, { kind: 'flood' }, flood))))
+    const backlog = `throughput, QoS 1, ${PAYLOAD_BYTES} B, backlog of ${MESSAGES} msgs queued on a persistent session, drained on connect; first -> last delivery:`
+    lines.push(...(await section('throughput (backlog)', () => throughput(b, { kind: 'backlog' }, backlog))))
+    lines.push(`app answering after ${SLOW_DELAY_MS} ms, ${SLOW_MESSAGES} msgs published at full speed:`)
+    lines.push(...(await section('  slow app', async () => [await slowApp(b, 'mqtt-fn forwarder (concurrency 32)')])))
+    lines.push(...(await section('delivery latency', () => latencyRuns(b))))
+    lines.push(...(await section('forwarder RSS', () => rssRun(b))))
+  } finally {
+    await app.stop()
+    await broker.stop()
+  }
+  return lines
+}
+
+// ---------------------------------------------------------------- entry of a child
+
+const role = process.env.BENCH_FWD_ROLE
+if (role && process.argv[1] && path.resolve(process.argv[1]) === SELF) {
+  if (role === 'app') await childApp()
+  else if (role === 'plain') await childPlain()
+  else if (role === 'forwarder') await childForwarder()
+  else throw new Error(`unknown BENCH_FWD_ROLE ${role}`)
+}
