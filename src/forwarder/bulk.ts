@@ -82,8 +82,8 @@ export interface DeliverBulkOptions {
   policy: RetryPolicy
   /** Aborts the backoff waits (forced stop). */
   signal: AbortSignal
-  /** A fresh signal per attempt (timeout + stop). */
-  attemptSignal: () => AbortSignal
+  /** Bound of one attempt, ms. */
+  timeoutMs: number
   /** Called exactly once per entry with its final outcome (`retry` = retries used up). */
   onOutcome: (entryId: string, outcome: Outcome) => void
   onRetry?: (retry: number, delayMs: number, entries: number) => void
@@ -98,7 +98,8 @@ export async function deliverBulk(subscription: ForwardSubscription, target: Tar
       body: bulkEnvelope(subscription, remaining),
       contentType: 'application/json',
       headers: { pubsubname: subscription.pubsubname },
-      signal: options.attemptSignal(),
+      signal: options.signal,
+      timeoutMs: options.timeoutMs,
     })
     last = bulkOutcomes(reply, remaining.map((e) => e.entryId))
     const again: BulkEntry[] = []

@@ -200,9 +200,6 @@ export class Dispatcher {
     return { ack: true, how: 'deadlettered', ...(otherwise.target ? { target: otherwise.target } : {}) }
   }
 
-  #attemptSignal(pubsubName: string): AbortSignal {
-    return AbortSignal.any([this.#abort.signal, AbortSignal.timeout(this.#options.requestTimeoutMs(pubsubName))])
-  }
 
   async #processOne(received: Received): Promise<void> {
     this.#settle(received, await this.#decide(received))
@@ -252,7 +249,8 @@ export class Dispatcher {
             body: prepared.body,
             contentType: 'application/cloudevents+json',
             headers,
-            signal: this.#attemptSignal(subscription.pubsubname),
+            signal: this.#abort.signal,
+            timeoutMs: this.#options.requestTimeoutMs(subscription.pubsubname),
           }),
         ),
       this.#options.retryPolicy(subscription.pubsubname),
@@ -335,7 +333,7 @@ export class Dispatcher {
         {
           policy: this.#options.retryPolicy(subscription.pubsubname),
           signal: this.#abort.signal,
-          attemptSignal: () => this.#attemptSignal(subscription.pubsubname),
+          timeoutMs: this.#options.requestTimeoutMs(subscription.pubsubname),
           onOutcome: (entryId, outcome) => {
             const received = byId.get(entryId)
             if (received) settleLater(received, this.#afterDelivery(received, outcome, target))

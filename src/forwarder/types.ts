@@ -27,8 +27,10 @@ export interface TargetRequest {
   contentType: string
   /** Lower-case names: `pubsubname`, `retained`, `traceparent`, `tracestate`. */
   headers: Record<string, string>
-  /** Aborted by the per-request timeout or a forced shutdown. */
+  /** Aborted by a forced shutdown. */
   signal: AbortSignal
+  /** Bound of this attempt, ms; each target enforces it (a timer, not a signal per request: cheaper on the hot path). */
+  timeoutMs: number
 }
 
 export type TargetKind = 'http' | 'lambda' | 'azqueue'

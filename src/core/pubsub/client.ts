@@ -125,6 +125,8 @@ interface Conn {
   serial: number
   /** When the broker last sent anything on this client (CONNACK, PUBACK, PINGRESP...). */
   lastInboundAt: number
+  /** When an inbound PUBLISH last pushed MQTT.js's keepalive timeout back. */
+  pingRescheduledAt: number
 }
 
 /** A publish handed to MQTT.js and not settled yet. */
@@ -370,9 +372,21 @@ export class PubsubClient extends EventEmitter<PubsubEvents> {
       internals: client as unknown as MqttInternals,
       serial: ++this.connSerial,
       lastInboundAt: 0,
+      pingRescheduledAt: 0,
     }
-    client.on('packetreceive', () => {
-      conn.lastInboundAt = Date.now()
+    client.on('packetreceive', (packet) => {
+      const now = Date.now()
+      // MQTT.js counts only acks and PINGRESP as signs of life, so a subscriber that only
+      // receives PUBLISHes (and acks them) runs into 'Keepalive timeout' under sustained load,
+      // when its PINGRESP waits behind the backlog. A QoS 1/2 PUBLISH proves the broker alive
+      // just as well, and the PUBACK it gets keeps the broker's side of the keepalive
+      // satisfied, so no PINGREQ is needed (QoS 0 gets no ack: there the pings must go on).
+      // At most once a second, so the hot path does not rebuild a timer per message.
+      if (packet.cmd === 'publish' && packet.qos > 0 && now - conn.pingRescheduledAt > 1000) {
+        conn.pingRescheduledAt = now
+        client.reschedulePing()
+      }
+      conn.lastInboundAt = now
     })
     client.handleMessage = (packet, cb) => this.onIncoming(conn, packet, cb)
     client.on('connect', (connack) => this.onMqttConnect(conn, connack))

@@ -1,9 +1,11 @@
 /**
  * HTTP target: what daprd's app channel does for a subscription. `POST` of the bytes as they
  * are, the content type and headers of the request, and the answer handed back unread for
- * the outcome rules. Node's fetch keeps connections alive in a pool per origin; each request
- * is bounded by the signal the dispatcher gives it (per-request timeout or shutdown).
+ * the outcome rules. Connections are kept alive in a pool per origin; each request is bounded
+ * by its own timer and ends early on a forced shutdown.
  */
+import http from 'node:http'
+import https from 'node:https'
 import type { Target, TargetReply, TargetRequest } from '../types.js'
 
 /** daprd joins the app address and the route with `path.Clean("/" + route)`. */
@@ -25,35 +27,75 @@ export function cleanPath(p: string): string {
   return rest.length > 0 ? `${cleaned}?${rest.join('?')}` : cleaned
 }
 
-function describeError(error: unknown): string {
-  if (!(error instanceof Error)) return String(error)
-  if (error.name === 'TimeoutError') return 'request timed out'
-  if (error.name === 'AbortError') return 'request aborted'
-  // fetch wraps the socket error (ECONNREFUSED, ECONNRESET...) in `cause`.
-  const cause = (error as Error & { cause?: unknown }).cause
-  if (cause instanceof Error) return `${error.message}: ${(cause as Error & { code?: string }).code ?? cause.message}`
-  return error.message
+/**
+ * Keep-alive connection pools, one per protocol, shared by every HTTP target of a registry.
+ * node:http rather than fetch: measured here, fetch cost ~4x the CPU per delivery and most
+ * of the forwarder's garbage.
+ */
+export class HttpAgents {
+  readonly http = new http.Agent({ keepAlive: true, maxSockets: 256, scheduling: 'lifo' })
+  readonly https = new https.Agent({ keepAlive: true, maxSockets: 256, scheduling: 'lifo' })
+
+  destroy(): void {
+    this.http.destroy()
+    this.https.destroy()
+  }
 }
 
-export function httpTarget(url: string): Target {
+function describeError(error: Error & { code?: string }): string {
+  return error.code ? `${error.code}: ${error.message}` : error.message
+}
+
+export function httpTarget(url: string, agents: HttpAgents): Target {
   const name = redactUrl(url)
+  const parsed = new URL(url)
+  const secure = parsed.protocol === 'https:'
+  const transport = secure ? https : http
+  const base: http.RequestOptions = {
+    method: 'POST',
+    protocol: parsed.protocol,
+    hostname: parsed.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: parsed.port || (secure ? 443 : 80),
+    path: parsed.pathname + parsed.search,
+    agent: secure ? agents.https : agents.http,
+    ...(parsed.username ? { auth: `${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}` } : {}),
+  }
   return {
     kind: 'http',
     name,
-    async send(request: TargetRequest): Promise<TargetReply> {
-      try {
-        const response = await fetch(url, {
-          method: 'POST',
-          body: request.body,
-          headers: { ...request.headers, 'content-type': request.contentType },
-          signal: request.signal,
-          redirect: 'manual',
-        })
-        const body = await response.text()
-        return { ok: true, status: response.status, body }
-      } catch (error) {
-        return { ok: false, reason: `POST ${name}: ${describeError(error)}` }
-      }
+    send(request: TargetRequest): Promise<TargetReply> {
+      return new Promise<TargetReply>((resolve) => {
+        let settled = false
+        const finish = (reply: TargetReply) => {
+          if (settled) return
+          settled = true
+          clearTimeout(timer)
+          request.signal.removeEventListener('abort', onAbort)
+          resolve(reply)
+        }
+        const fail = (why: string) => finish({ ok: false, reason: `POST ${name}: ${why}` })
+        const req = transport.request(
+          { ...base, headers: { ...request.headers, 'content-type': request.contentType, 'content-length': request.body.length } },
+          (res) => {
+            const chunks: Buffer[] = []
+            res.on('data', (chunk: Buffer) => chunks.push(chunk))
+            res.on('end', () => finish({ ok: true, status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }))
+            res.on('error', (error: Error & { code?: string }) => fail(describeError(error)))
+          },
+        )
+        const timer = setTimeout(() => {
+          fail('request timed out')
+          req.destroy()
+        }, request.timeoutMs)
+        const onAbort = () => {
+          fail('request aborted')
+          req.destroy()
+        }
+        if (request.signal.aborted) return onAbort()
+        request.signal.addEventListener('abort', onAbort, { once: true })
+        req.on('error', (error: Error & { code?: string }) => fail(describeError(error)))
+        req.end(request.body)
+      })
     },
   }
 }

@@ -4,7 +4,7 @@
  * start-up error. Targets are shared: one per distinct route across all subscriptions.
  */
 import type { Target } from '../types.js'
-import { appRouteUrl, httpTarget } from './http.js'
+import { appRouteUrl, HttpAgents, httpTarget } from './http.js'
 import { LambdaClients, lambdaTarget } from './lambda.js'
 import { isValidQueueName, queueConnectionString, queueTarget } from './queue.js'
 
@@ -20,11 +20,13 @@ const SCHEME = /^([A-Za-z][A-Za-z0-9+.-]*):/
 export class TargetRegistry {
   readonly #targets = new Map<string, Resolved>()
   readonly #lambdaClients = new LambdaClients()
+  readonly #httpAgents = new HttpAgents()
   constructor(private readonly context: TargetContext) {}
 
-  /** Releases SDK clients (sockets) of this registry's targets. */
+  /** Releases the SDK clients and HTTP connections of this registry's targets. */
   destroy(): void {
     this.#lambdaClients.destroy()
+    this.#httpAgents.destroy()
   }
 
   resolve(route: string): Resolved {
@@ -52,7 +54,7 @@ export class TargetRegistry {
       if (!this.context.appUrl) {
         return { ok: false, problem: `route ${JSON.stringify(route)} is a path on the app, but no --app-url was given` }
       }
-      return { ok: true, target: httpTarget(appRouteUrl(this.context.appUrl, trimmed)) }
+      return { ok: true, target: httpTarget(appRouteUrl(this.context.appUrl, trimmed), this.#httpAgents) }
     }
     const rest = trimmed.slice(scheme.length + 1)
     switch (scheme) {
@@ -63,7 +65,7 @@ export class TargetRegistry {
         } catch {
           return { ok: false, problem: `not a valid URL: ${JSON.stringify(route)}` }
         }
-        return { ok: true, target: httpTarget(trimmed) }
+        return { ok: true, target: httpTarget(trimmed, this.#httpAgents) }
       }
       case 'lambda': {
         if (rest === '') return { ok: false, problem: 'lambda: needs a function name or ARN (lambda:NAME_OR_ARN)' }

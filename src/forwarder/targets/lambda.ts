@@ -54,7 +54,7 @@ export function lambdaTarget(functionName: string, clients: LambdaClients): Targ
         const { InvokeCommand } = await import('@aws-sdk/client-lambda')
         const out = await client.send(
           new InvokeCommand({ FunctionName: functionName, InvocationType: 'RequestResponse', Payload: request.body }),
-          { abortSignal: request.signal },
+          { abortSignal: AbortSignal.any([request.signal, AbortSignal.timeout(request.timeoutMs)]) },
         )
         const body = out.Payload ? Buffer.from(out.Payload).toString('utf8') : ''
         if (out.FunctionError) {

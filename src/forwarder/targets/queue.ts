@@ -38,8 +38,9 @@ export function queueTarget(queueName: string, connectionString: string): Target
     name: queueName,
     async send(request: TargetRequest): Promise<TargetReply> {
       try {
-        const client = await open(request.signal)
-        const response = await client.sendMessage(request.body.toString('base64'), { abortSignal: request.signal })
+        const signal = AbortSignal.any([request.signal, AbortSignal.timeout(request.timeoutMs)])
+        const client = await open(signal)
+        const response = await client.sendMessage(request.body.toString('base64'), { abortSignal: signal })
         return { ok: true, status: response._response.status, body: '' }
       } catch (error) {
         const e = error as Error & { statusCode?: number; code?: string }

@@ -69,7 +69,7 @@ describe('deliverBulk', () => {
     await deliverBulk(sub(), t, ['a', 'b', 'c'].map((entryId) => ({ entryId, event: { id: entryId }, retained: false })), {
       policy: { policy: 'constant', initialIntervalMs: 1, maxIntervalMs: 1, maxRetries: 2, multiplier: 1, randomizationFactor: 0 },
       signal: new AbortController().signal,
-      attemptSignal: () => new AbortController().signal,
+      timeoutMs: 5000,
       onOutcome: (id, o) => outcomes.set(id, [...(outcomes.get(id) ?? []), o]),
       onRetry: (_retry, _delay, n) => retries.push(n),
     })
