@@ -25,7 +25,9 @@ export interface PublishApiOptions {
   maxBodyBytes?: number
   /**
    * The MQTT client of a component. Default: the process-wide client of `core/pubsub`
-   * (`getPubsubClient`). Tests inject one only where no real broker can produce the failure.
+   * (`getPubsubClient`). Its `publish` must settle on its own within a bound (the core
+   * client's does: connect wait and acknowledgement within `publishTimeout`); the API adds
+   * no timer of its own. Tests inject one only where no real broker can produce the failure.
    */
   getClient?: (component: PubsubComponent) => PublishClient
   /** Default: errors to `console.error`, nothing else. */
