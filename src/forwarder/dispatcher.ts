@@ -126,8 +126,10 @@ export class Dispatcher {
           return
         }
         const running = work().catch((error: unknown) => {
-          // A bug in a stage must not take the process down; the message stays un-acked.
+          // A bug in a stage must not take the process down. The message stays un-acked, but
+          // is settled as such: counted, its in-flight slot released.
           this.#options.logger.error({ err: error }, 'delivery failed unexpectedly')
+          this.#abandon(items, 'internal_error')
         })
         this.#running.add(running)
         try {
@@ -155,6 +157,8 @@ export class Dispatcher {
   #settle(received: Received, settlement: Settlement): void {
     const { metrics, logger } = this.#options
     const { subscription, message } = received
+    if (received.settled) return
+    received.settled = true
     const labels = { pubsub: subscription.pubsubname, subscription: subscription.id }
     metrics.inFlight.dec()
     const ms = performance.now() - received.receivedAt

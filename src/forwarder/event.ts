@@ -63,6 +63,8 @@ function randomHex(bytes: number): string {
   }
 }
 
+const HEADER_VALUE = /^[\t\x20-\x7e]*$/
+
 export function newTraceparent(): string {
   return `00-${randomHex(16)}-${randomHex(8)}-01`
 }
@@ -75,6 +77,7 @@ export function deliveryHeaders(subscription: ForwardSubscription, message: Inco
   }
   const fromEvent = event.traceparent !== undefined && event.traceparent !== '' ? event.traceparent : event.traceid
   headers.traceparent = isValidTraceparent(fromEvent) ? fromEvent : newTraceparent()
-  if (typeof event.tracestate === 'string' && event.tracestate !== '') headers.tracestate = event.tracestate
+  // Only a value HTTP can carry: the event comes from any publisher.
+  if (typeof event.tracestate === 'string' && event.tracestate !== '' && HEADER_VALUE.test(event.tracestate)) headers.tracestate = event.tracestate
   return headers
 }

@@ -6,7 +6,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 
 export type DropReason = 'drop' | 'not_found' | 'no_route' | 'expired'
-export type UnackedReason = 'retries_exhausted' | 'undecodable' | 'route_error' | 'deadletter_failed' | 'shutdown'
+export type UnackedReason = 'retries_exhausted' | 'undecodable' | 'route_error' | 'deadletter_failed' | 'shutdown' | 'internal_error'
 
 export class ForwarderMetrics {
   readonly registry = new Registry()

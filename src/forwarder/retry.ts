@@ -50,7 +50,7 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
     const timer = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort)
       resolve(true)
-    }, ms)
+    }, Math.min(Math.max(ms, 0), 0x7fffffff))
     signal?.addEventListener('abort', onAbort, { once: true })
   })
 }

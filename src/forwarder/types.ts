@@ -105,6 +105,8 @@ export interface Received {
   receivedAt: number
   /** The CloudEvent id, once decoded (for observers). */
   eventId?: string
+  /** Settled once: acked, or left for redelivery. */
+  settled?: boolean
 }
 
 /**

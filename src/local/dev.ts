@@ -244,6 +244,9 @@ export async function startDev(opts: DevOptions): Promise<DevRuntime> {
       current = makeApi(next)
       await forwarder.ready
       trace.info(`resources reloaded: ${forwarder.subscriptions.map((s) => `${s.pubsubname}:${s.topic}`).join(', ') || 'no subscriptions'}`)
+    }).catch((error: unknown) => {
+      // Even the fallback failed: say so, and keep the chain usable for the next edit and for Ctrl-C.
+      trace.info(`reload failed and the previous resources could not be restarted: ${(error as Error).message}; fix the resources and save again`)
     })
   }
   const watchers: FSWatcher[] = []
@@ -293,7 +296,7 @@ export async function startDev(opts: DevOptions): Promise<DevRuntime> {
     async stop() {
       clearTimeout(timer)
       for (const w of watchers) w.close()
-      await reloading
+      await reloading.catch(() => {})
       // Intake first, then drain: nothing is acked that did not finish.
       const report = await forwarder.stop()
       await publishServer.close()
@@ -322,6 +325,15 @@ export async function dev(argv: string[]): Promise<number> {
   // Listening before anything starts: a Ctrl-C during start-up still stops cleanly.
   const signalled = untilSignal()
   let runtime: DevRuntime
+  let started = false
+  // Ctrl-C while still starting (say, waiting for an unreachable --broker): leave at once; the
+  // OS closes whatever was already listening.
+  void signalled.then(() => {
+    if (!started) {
+      console.error('mqtt-fn dev: interrupted during start-up')
+      process.exit(130)
+    }
+  })
   try {
     runtime = await startDev({
       resourcesPath: values['resources-path'],
@@ -339,6 +351,7 @@ export async function dev(argv: string[]): Promise<number> {
     }
     throw error
   }
+  started = true
   await signalled
   await runtime.stop()
   return 0

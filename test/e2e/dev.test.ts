@@ -110,6 +110,18 @@ describe('mqtt-fn dev (npm start) as a user runs it', () => {
     }
   })
 
+  it('Ctrl-C while still waiting for an unreachable --broker exits at once', async () => {
+    const dev = startDev(['--port', '0', '--broker', 'mqtt://127.0.0.1:1'])
+    try {
+      await new Promise((r) => setTimeout(r, 1500))
+      expect(dev.output()).not.toMatch(/Ctrl-C stops everything/)
+      expect(await dev.stop('SIGINT', 5000)).toBe(130)
+      expect(dev.output()).toContain('interrupted during start-up')
+    } finally {
+      await dev.stop('SIGKILL')
+    }
+  })
+
   it('refuses bad resources with the file and field, exit code 1', async () => {
     const bad = await mkdtemp(path.join(tmpdir(), 'mqtt-fn-dev-bad-'))
     try {

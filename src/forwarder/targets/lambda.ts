@@ -6,6 +6,7 @@
  * read like an app's HTTP body, so a handler may return `{"status":"RETRY"|"DROP"}`.
  * The SDK is imported on first use: a forwarder without Lambda routes does not load it.
  */
+import { clampTimer } from './http.js'
 import type { LambdaClient } from '@aws-sdk/client-lambda'
 import type { Target, TargetReply, TargetRequest } from '../types.js'
 
@@ -54,7 +55,7 @@ export function lambdaTarget(functionName: string, clients: LambdaClients): Targ
         const { InvokeCommand } = await import('@aws-sdk/client-lambda')
         const out = await client.send(
           new InvokeCommand({ FunctionName: functionName, InvocationType: 'RequestResponse', Payload: request.body }),
-          { abortSignal: AbortSignal.any([request.signal, AbortSignal.timeout(request.timeoutMs)]) },
+          { abortSignal: AbortSignal.any([request.signal, AbortSignal.timeout(clampTimer(request.timeoutMs))]) },
         )
         const body = out.Payload ? Buffer.from(out.Payload).toString('utf8') : ''
         if (out.FunctionError) {

@@ -5,6 +5,7 @@
  * use. Any failure is retriable; the forwarder's policy retries, not the SDK. The SDK is
  * imported on first use.
  */
+import { clampTimer } from './http.js'
 import type { QueueClient } from '@azure/storage-queue'
 import type { Target, TargetReply, TargetRequest } from '../types.js'
 
@@ -38,7 +39,7 @@ export function queueTarget(queueName: string, connectionString: string): Target
     name: queueName,
     async send(request: TargetRequest): Promise<TargetReply> {
       try {
-        const signal = AbortSignal.any([request.signal, AbortSignal.timeout(request.timeoutMs)])
+        const signal = AbortSignal.any([request.signal, AbortSignal.timeout(clampTimer(request.timeoutMs))])
         const client = await open(signal)
         const response = await client.sendMessage(request.body.toString('base64'), { abortSignal: signal })
         return { ok: true, status: response._response.status, body: '' }

@@ -1,0 +1,89 @@
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { clampTimer, HttpAgents, httpTarget } from '../../../src/forwarder/targets/http.js'
+import type { TargetRequest } from '../../../src/forwarder/types.js'
+
+describe('HTTP target (node:http, keep-alive)', () => {
+  let server: http.Server
+  let url: string
+  const agents = new HttpAgents()
+  const seen: { headers: http.IncomingHttpHeaders; body: string }[] = []
+
+  beforeAll(async () => {
+    server = http.createServer((req, res) => {
+      const chunks: Buffer[] = []
+      req.on('data', (c: Buffer) => chunks.push(c))
+      req.on('end', () => {
+        seen.push({ headers: req.headers, body: Buffer.concat(chunks).toString() })
+        if (req.url === '/slow') return void setTimeout(() => res.end('{"status":"SUCCESS"}'), 2000)
+        if (req.url === '/big') return void res.end(Buffer.alloc(1024 * 1024, 'x'))
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"SUCCESS"}')
+      })
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  })
+  afterAll(async () => {
+    agents.destroy()
+    server.closeAllConnections()
+    await new Promise((resolve) => server.close(resolve))
+  })
+
+  const request = (overrides: Partial<TargetRequest> = {}): TargetRequest => ({
+    body: Buffer.from('{"id":"1"}'),
+    contentType: 'application/cloudevents+json',
+    headers: { pubsubname: 'pubsub' },
+    signal: new AbortController().signal,
+    timeoutMs: 5000,
+    ...overrides,
+  })
+
+  it('POSTs the bytes with the content type and headers, and hands back status and body', async () => {
+    const reply = await httpTarget(`${url}/orders`, agents).send(request())
+    expect(reply).toEqual({ ok: true, status: 200, body: '{"status":"SUCCESS"}' })
+    expect(seen.at(-1)).toMatchObject({ body: '{"id":"1"}', headers: { 'content-type': 'application/cloudevents+json', pubsubname: 'pubsub' } })
+  })
+
+  it('a header value HTTP cannot carry is a failed attempt, not a thrown error', async () => {
+    const reply = await httpTarget(`${url}/orders`, agents).send(request({ headers: { tracestate: 'a=b\nc' } }))
+    expect(reply.ok).toBe(false)
+    expect(reply.ok ? '' : reply.reason).toMatch(/ERR_INVALID_CHAR|Invalid character/)
+  })
+
+  it('an already aborted request fails at once and leaves no unhandled socket error behind', async () => {
+    const controller = new AbortController()
+    controller.abort()
+    const errors: unknown[] = []
+    const onError = (e: unknown) => errors.push(e)
+    process.on('uncaughtException', onError)
+    try {
+      const reply = await httpTarget(`${url}/orders`, agents).send(request({ signal: controller.signal }))
+      expect(reply).toEqual({ ok: false, reason: expect.stringContaining('aborted') })
+      await new Promise((r) => setTimeout(r, 100))
+      expect(errors).toEqual([])
+    } finally {
+      process.off('uncaughtException', onError)
+    }
+  })
+
+  it('times out by its own timer, and aborts on shutdown mid-request', async () => {
+    const timedOut = await httpTarget(`${url}/slow`, agents).send(request({ timeoutMs: 100 }))
+    expect(timedOut).toEqual({ ok: false, reason: expect.stringContaining('timed out') })
+    const controller = new AbortController()
+    const pending = httpTarget(`${url}/slow`, agents).send(request({ signal: controller.signal }))
+    setTimeout(() => controller.abort(), 50)
+    expect(await pending).toEqual({ ok: false, reason: expect.stringContaining('aborted') })
+  })
+
+  it('keeps at most 64 KiB of an answer (only status and a small JSON matter)', async () => {
+    const reply = await httpTarget(`${url}/big`, agents).send(request())
+    expect(reply.ok && reply.body.length).toBe(64 * 1024)
+  })
+
+  it('clamps timers to what setTimeout can hold (a longer one would fire after 1 ms)', () => {
+    expect(clampTimer(2 ** 32)).toBe(0x7fffffff)
+    expect(clampTimer(Infinity)).toBe(0x7fffffff)
+    expect(clampTimer(250)).toBe(250)
+  })
+})
