@@ -22,7 +22,9 @@
  *   un-acked (counted and logged): the broker redelivers it on a resumed session. (Stricter
  *   than daprd in one place: a failed dead-letter publish of an expired or unroutable message
  *   leaves it un-acked, where daprd acks it anyway.) An un-acked message keeps one of the
- *   broker's in-flight slots (Mosquitto: 20) until the connection is renewed.
+ *   broker's in-flight slots (Mosquitto: 20) until the connection is renewed, so it is given
+ *   back with `release()`: after a few (or a while) the pubsub client renews the connection
+ *   and the broker redelivers them (daprd has no such step, and its stream stalls).
  * - The dead-letter publish and its PUBACK are awaited here, in a delivery task, never in the
  *   MQTT.js packet handler (which would deadlock: our PUBACK would queue behind our handler).
  * - Stop: intake ends first (new messages and queued tasks are left un-acked), running
@@ -171,6 +173,9 @@ export class Dispatcher {
     } else {
       metrics.latency.observe({ target_kind: targetKind, outcome: 'unacked' }, seconds)
       metrics.unacked.inc({ ...labels, reason: settlement.reason })
+      // Given back, so the client renews its connection once a few wait and the broker
+      // redelivers them; at shutdown the session keeps them for the next run anyway.
+      if (settlement.reason !== 'shutdown') message.release()
       if (settlement.reason !== 'shutdown') {
         logger.warn({ subscription: subscription.id, topic: message.topic, reason: settlement.reason }, 'message left unacknowledged; the broker redelivers it on a resumed session')
       }

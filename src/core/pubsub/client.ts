@@ -72,6 +72,8 @@ const DEFAULTS = {
   reconnectMaxMs: 30_000,
   watchdogGraceMs: 2000,
   closeTimeoutMs: 1000,
+  renewAfterReleased: 10,
+  renewAfterReleaseMs: 30_000,
 } as const
 
 /**
@@ -166,6 +168,7 @@ interface Delivery {
   gen: number
   packet: PublishPacket
   remaining: number
+  released?: boolean
 }
 
 interface FilterEntry {
@@ -219,6 +222,9 @@ export class PubsubClient extends EventEmitter<PubsubEvents> {
   /** Filters the broker's session holds (SUBACKed), with the granted QoS. */
   private readonly confirmed = new Map<string, number>()
   private unacked = 0
+  /** Messages released on this connection generation, waiting for a renewal to come again. */
+  private released = 0
+  private renewTimer: NodeJS.Timeout | undefined
   private held: Array<() => void> = []
   /** Inbound QoS 2 ids whose PUBLISH sits in the incoming store until the caller acks. */
   private readonly qos2Unacked = new Set<number>()
@@ -251,6 +257,8 @@ export class PubsubClient extends EventEmitter<PubsubEvents> {
     this.url = metadata.url.redacted
     this.opts = {
       maxUnacked: positiveInt(options.maxUnacked, DEFAULTS.maxUnacked),
+      renewAfterReleased: positiveInt(options.renewAfterReleased, DEFAULTS.renewAfterReleased),
+      renewAfterReleaseMs: positiveInt(options.renewAfterReleaseMs, DEFAULTS.renewAfterReleaseMs),
       reconnectBaseMs: positiveInt(options.reconnectBaseMs, DEFAULTS.reconnectBaseMs),
       reconnectMaxMs: positiveInt(options.reconnectMaxMs, DEFAULTS.reconnectMaxMs),
       watchdogGraceMs: positiveInt(options.watchdogGraceMs, DEFAULTS.watchdogGraceMs),
@@ -1119,7 +1127,7 @@ export class PubsubClient extends EventEmitter<PubsubEvents> {
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload)
     const properties = incomingProperties(packet)
     if (qos === 0) {
-      for (const h of handlers) this.deliver(h, this.message(packet, topic, payload, properties, () => false))
+      for (const h of handlers) this.deliver(h, this.message(packet, topic, payload, properties, () => false, () => false))
       cb()
       return
     }
@@ -1133,7 +1141,12 @@ export class PubsubClient extends EventEmitter<PubsubEvents> {
         result ??= this.ack(delivery)
         return result
       }
-      this.deliver(h, this.message(packet, topic, payload, properties, ack))
+      const release = () => {
+        if (result !== undefined) return false
+        result = false
+        return this.release(delivery)
+      }
+      this.deliver(h, this.message(packet, topic, payload, properties, ack, release))
     }
     if (this.unacked < this.opts.maxUnacked) cb(DEFERRED)
     else this.held.push(() => cb(DEFERRED)) // parser stalls here until an ack frees a slot
@@ -1145,8 +1158,9 @@ export class PubsubClient extends EventEmitter<PubsubEvents> {
     payload: Buffer,
     properties: MessageProperties | undefined,
     ack: () => boolean,
+    release: () => boolean,
   ): IncomingMessage {
-    const m: IncomingMessage = { topic, payload, qos: packet.qos, retained: packet.retain, dup: packet.dup, ack }
+    const m: IncomingMessage = { topic, payload, qos: packet.qos, retained: packet.retain, dup: packet.dup, ack, release }
     if (properties) m.properties = properties
     return m
   }
@@ -1169,7 +1183,7 @@ export class PubsubClient extends EventEmitter<PubsubEvents> {
 
   private ack(delivery: Delivery): boolean {
     const { conn, gen, packet } = delivery
-    if (this.closed || conn !== this.conn || gen !== this.gen || !conn.client.connected) return false
+    if (this.closed || delivery.released || conn !== this.conn || gen !== this.gen || !conn.client.connected) return false
     delivery.remaining--
     if (delivery.remaining > 0) return true
     this.unacked--
@@ -1189,6 +1203,38 @@ export class PubsubClient extends EventEmitter<PubsubEvents> {
     return true
   }
 
+  /**
+   * MQTT has no NACK: a message the caller gives up on comes again only on a new connection
+   * that resumes the session, and until then it holds a slot of the broker's in-flight window
+   * (Mosquitto: 20), so enough of them stop the stream for good. Released messages therefore
+   * renew the connection, after a few or after a while. Other deliveries still running then
+   * lose their acks (older generation) and come again too: duplicates, never losses. On a clean
+   * session renewing would only drop them, so it does not happen there.
+   */
+  private release(delivery: Delivery): boolean {
+    const { conn, gen } = delivery
+    if (this.closed || delivery.released || conn !== this.conn || gen !== this.gen) return false
+    delivery.released = true
+    this.unacked--
+    this.releaseHeld()
+    if (!this.persistentSession) return true
+    this.released++
+    // Never from inside the caller's stack (it may be a handler MQTT.js is still running).
+    const delay = this.released >= this.opts.renewAfterReleased ? 0 : this.opts.renewAfterReleaseMs
+    if (delay === 0 || this.renewTimer === undefined) {
+      clearTimeout(this.renewTimer)
+      this.renewTimer = setTimeout(() => this.renewForRedelivery(), delay)
+    }
+    return true
+  }
+
+  private renewForRedelivery(): void {
+    clearTimeout(this.renewTimer)
+    this.renewTimer = undefined
+    if (this.closed || this.released === 0) return
+    this.replaceConn(`${this.released} released message(s) wait for redelivery`)
+  }
+
   private releaseHeld(): void {
     while (this.held.length > 0 && this.unacked < this.opts.maxUnacked) this.held.shift()?.()
   }
@@ -1196,6 +1242,9 @@ export class PubsubClient extends EventEmitter<PubsubEvents> {
   /** A new connection generation: old deliveries no longer count, held callbacks run (their packets are dropped). */
   private resetUnacked(): void {
     this.unacked = 0
+    this.released = 0
+    clearTimeout(this.renewTimer)
+    this.renewTimer = undefined
     const held = this.held
     this.held = []
     for (const release of held) release()

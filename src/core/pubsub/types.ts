@@ -39,6 +39,14 @@ export interface IncomingMessage {
    * matched several handlers, each gets its own message and the PUBACK leaves with the last ack.
    */
   ack(): boolean
+  /**
+   * Give the message back: it will not be acked, and should come again. MQTT has no NACK: the
+   * broker redelivers only on a new connection that resumes the session, and meanwhile the
+   * message takes a slot of the broker's in-flight window. So released messages (a few, or one
+   * for a while) make the client renew its connection on a persistent session. Returns false
+   * when there is nothing to release (acked, released, QoS 0, or its connection is gone).
+   */
+  release(): boolean
 }
 
 export type MessageHandler = (message: IncomingMessage) => void
@@ -94,4 +102,12 @@ export interface PubsubClientOptions {
   watchdogGraceMs?: number
   /** Bound on a graceful close (waiting for in-flight PUBACKs, DISCONNECT) before forcing, ms. Default 1000. */
   closeTimeoutMs?: number
+  /**
+   * On a persistent session, renew the connection (so the broker redelivers) once this many
+   * messages were released on it. Default 10: half of Mosquitto's default in-flight window, which
+   * released messages would otherwise fill until the stream stops.
+   */
+  renewAfterReleased?: number
+  /** ... or this long after the first release, ms. Default 30000. */
+  renewAfterReleaseMs?: number
 }

@@ -13,9 +13,20 @@ import { cloudEvent, waitFor } from '../../helpers/forwarder.js'
 
 const fast: RetryPolicy = { policy: 'constant', initialIntervalMs: 1, maxIntervalMs: 1, maxRetries: 2, multiplier: 1, randomizationFactor: 0 }
 
-function message(payload: Buffer | string, topic = 't/1'): IncomingMessage & { acked: () => number } {
+function message(payload: Buffer | string, topic = 't/1'): IncomingMessage & { acked: () => number; released: () => number } {
   let acks = 0
-  return { topic, payload: Buffer.from(payload), qos: 1, retained: false, dup: false, ack: () => (acks++, true), acked: () => acks }
+  let releases = 0
+  return {
+    topic,
+    payload: Buffer.from(payload),
+    qos: 1,
+    retained: false,
+    dup: false,
+    ack: () => (acks++, true),
+    release: () => (releases++, true),
+    acked: () => acks,
+    released: () => releases,
+  }
 }
 
 function scripted(fn: (req: TargetRequest) => TargetReply | Promise<TargetReply>): Target & { requests: TargetRequest[] } {
