@@ -8,11 +8,13 @@ import * as esbuild from 'esbuild'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 
-/** Writes `outfile` (default dist/cli/main.js) and its source map; returns its size in bytes. */
-export async function buildCli({ outfile = join(root, 'dist', 'cli', 'main.js') } = {}) {
-  await rm(dirname(outfile), { recursive: true, force: true })
+/**
+ * One ES module of our code with the packages left as imports (resolved from node_modules
+ * beside it); returns its size in bytes.
+ */
+export async function bundleModule(entry, outfile) {
   const result = await esbuild.build({
-    entryPoints: [join(root, 'src', 'cli', 'main.ts')],
+    entryPoints: [entry],
     outfile,
     bundle: true,
     packages: 'external',
@@ -24,4 +26,10 @@ export async function buildCli({ outfile = join(root, 'dist', 'cli', 'main.js') 
     metafile: true,
   })
   return Object.values(result.metafile.outputs).find((o) => o.entryPoint)?.bytes ?? 0
+}
+
+/** Writes `outfile` (default dist/cli/main.js) and its source map; returns its size in bytes. */
+export async function buildCli({ outfile = join(root, 'dist', 'cli', 'main.js') } = {}) {
+  await rm(dirname(outfile), { recursive: true, force: true })
+  return bundleModule(join(root, 'src', 'cli', 'main.ts'), outfile)
 }
