@@ -3,6 +3,7 @@ import net from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startEmbeddedBroker } from '../../src/local/broker.js'
 import { isPortFree } from '../../src/local/ports.js'
 import { ROOT, runCli, startCli, type LongRunning } from '../helpers/cli.js'
 
@@ -66,6 +67,38 @@ describe('mqtt-fn dev (npm start) as a user runs it', () => {
       expect(await isPortFree(publish)).toBe(true)
     } finally {
       await dev.stop('SIGKILL')
+    }
+  })
+
+  it('--broker uses an external broker, and --log-format json prints one JSON object per hop', async () => {
+    const external = await startEmbeddedBroker()
+    const dev = startDev(['--port', '0', '--broker', external.url, '--log-format', 'json'])
+    try {
+      await dev.waitFor(/Ctrl-C stops everything/)
+      const banner = dev
+        .output()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { msg?: string })
+      const brokerLine = banner.find((b) => b.msg?.includes('broker '))
+      expect(brokerLine?.msg).toContain(`${external.url} (external)`)
+      const publish = /publish\s+http:\/\/127\.0\.0\.1:(\d+)/.exec(dev.output())?.[1]
+      expect(await post(`http://127.0.0.1:${publish}/v1.0/publish/pubsub/orders/json`, '{"orderId":7}')).toBe(204)
+      await dev.waitFor(/"hop":"function"/)
+      const hops = dev
+        .output()
+        .split('\n')
+        .filter((l) => l.includes('"hop"'))
+        .map((l) => JSON.parse(l) as { hop: string; id?: string; sinceMs?: number })
+      const fn = hops.find((h) => h.hop === 'function')
+      expect(fn?.id).toMatch(/^[0-9a-f-]{36}$/)
+      // No broker hop or PUBACK line: an external broker is not observed, only our own hops.
+      expect(hops.filter((h) => h.id === fn?.id).map((h) => h.hop)).toEqual(['published', 'forwarder', 'function'])
+      expect(hops.every((h) => typeof h.sinceMs === 'number')).toBe(true)
+      expect(await dev.stop('SIGINT')).toBe(0)
+    } finally {
+      await dev.stop('SIGKILL')
+      await external.close()
     }
   })
 
