@@ -41,7 +41,8 @@ const RATE = Number(process.env.BENCH_FWD_RATE ?? 300)
 const LATENCY_SECONDS = Number(process.env.BENCH_FWD_LATENCY_SECONDS ?? 5)
 const RSS_MESSAGES = Number(process.env.BENCH_FWD_RSS_MESSAGES ?? 100_000)
 /** Extra node flags for the forwarder child, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`. */
-const FORWARDER_NODE_FLAGS = (process.env.BENCH_FWD_NODE_FLAGS ?? '').split(' ').filter(Boolean)
+// Default: the flags the forwarder's image runs with (infra/forwarder/Dockerfile NODE_OPTIONS).
+const FORWARDER_NODE_FLAGS = (process.env.BENCH_FWD_NODE_FLAGS ?? '--max-old-space-size=128').split(' ').filter(Boolean)
 const WINDOW = 100
 /** A run fails when no delivery was counted for this long. */
 const STALL_SECONDS = Number(process.env.BENCH_FWD_STALL_SECONDS ?? 20)
