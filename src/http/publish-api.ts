@@ -195,23 +195,25 @@ class PublishApi {
     return undefined
   }
 
-  private tooLarge(request: ApiRequest): ApiResponse | undefined {
-    return request.body.length > this.maxBodyBytes ? daprErrors.bodyTooLarge(this.maxBodyBytes) : undefined
+  /** What single and bulk publish check first, in daprd's order: target, body size, rawPayload. */
+  private accept(request: ApiRequest, match: RouteMatch): { target: ResolvedTarget; raw: boolean } | ApiResponse {
+    const target = this.resolveTarget(request, match)
+    if (isResponse(target)) return target
+    if (request.body.length > this.maxBodyBytes) return daprErrors.bodyTooLarge(this.maxBodyBytes)
+    const raw = rawPayloadFlag(target.requestMetadata)
+    if ('error' in raw) return daprErrors.metadataDeserialize(target.name, target.requestMetadata, raw.error)
+    return { target, raw: raw.value }
   }
 
   /** daprd `onPublish`, in its order: target, body, rawPayload, CloudEvent, scopes, publish. */
   private async publish(request: ApiRequest, match: RouteMatch): Promise<ApiResponse> {
-    const target = this.resolveTarget(request, match)
-    if (isResponse(target)) return target
+    const accepted = this.accept(request, match)
+    if (isResponse(accepted)) return accepted
+    const { target, raw } = accepted
     const { component, name, topic, requestMetadata } = target
-    const tooLarge = this.tooLarge(request)
-    if (tooLarge) return tooLarge
-
-    const raw = rawPayloadFlag(requestMetadata)
-    if ('error' in raw) return daprErrors.metadataDeserialize(name, requestMetadata, raw.error)
 
     let payload: Buffer = request.body
-    if (!raw.value) {
+    if (!raw) {
       const built = this.envelope(target, request, request.body, header(request, 'content-type'), requestMetadata)
       if (isResponse(built)) return built
       payload = built
@@ -231,14 +233,10 @@ class PublishApi {
 
   /** daprd `onBulkPublish` with the default bulk publisher (the MQTT component has no BulkPublish). */
   private async bulkPublish(request: ApiRequest, match: RouteMatch): Promise<ApiResponse> {
-    const target = this.resolveTarget(request, match)
-    if (isResponse(target)) return target
+    const accepted = this.accept(request, match)
+    if (isResponse(accepted)) return accepted
+    const { target, raw } = accepted
     const { component, name, topic, requestMetadata } = target
-    const tooLarge = this.tooLarge(request)
-    if (tooLarge) return tooLarge
-
-    const raw = rawPayloadFlag(requestMetadata)
-    if ('error' in raw) return daprErrors.metadataDeserialize(name, requestMetadata, raw.error)
 
     let entries
     try {
@@ -269,7 +267,7 @@ class PublishApi {
       })
     }
 
-    if (!raw.value) {
+    if (!raw) {
       for (const message of messages) {
         // daprd decides rawPayload for the whole request; an entry's own rawPayload is ignored.
         const { rawPayload: _ignored, ...envelopeMetadata } = message.metadata
