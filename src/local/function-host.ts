@@ -12,6 +12,7 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
+import { cloudEventId } from './trace.js'
 
 export type LambdaHandler = (event: unknown, context: LambdaLikeContext) => unknown
 
@@ -114,15 +115,6 @@ function readBody(req: http.IncomingMessage): Promise<Buffer> {
   })
 }
 
-function eventIdOf(body: Buffer): string | undefined {
-  try {
-    const parsed = JSON.parse(body.toString('utf8')) as { id?: unknown }
-    return typeof parsed.id === 'string' ? parsed.id : undefined
-  } catch {
-    return undefined
-  }
-}
-
 /** A Function URL request event (payload format 2.0) for a request on the local host. */
 function functionUrlEvent(req: http.IncomingMessage, url: URL, body: Buffer, stripPrefix: string) {
   const headers: Record<string, string> = {}
@@ -182,7 +174,7 @@ export async function startFunctionHost(options: FunctionHostOptions): Promise<F
         res.end(JSON.stringify({ Type: 'User', message: `Function not found: ${name} (no ${name}.ts in ${options.dir})` }))
         return
       }
-      const eventId = eventIdOf(body)
+      const eventId = cloudEventId(body)
       const started = performance.now()
       const done = (ok: boolean, result: string, error?: string) =>
         report({ name, via: invoke ? 'invoke' : 'function-url', ms: performance.now() - started, ok, result, ...(eventId ? { eventId } : {}), ...(error ? { error } : {}) })
