@@ -6,7 +6,7 @@
  * first message.
  */
 import { ResourceError, type ResourceProblem } from '../core/errors.js'
-import { parseGoBool } from '../core/envelope/index.js'
+import { getMetadataProperty, parseGoBool } from '../core/envelope/index.js'
 import { isTruthy } from '../core/resources/truthy.js'
 import type { LoadedResources, PubsubComponent, SubscriptionResource } from '../core/resources/types.js'
 // The same rules the pubsub client applies: a filter that passes here is one its subscribe() accepts.
@@ -60,13 +60,6 @@ export function specFromResource(sub: SubscriptionResource): SubscriptionSpec {
   }
 }
 
-
-/** Metadata lookup with daprd's case-insensitive keys. */
-export function metadataValue(metadata: Record<string, string>, key: string): string | undefined {
-  const wanted = key.toLowerCase()
-  for (const [k, v] of Object.entries(metadata)) if (k.toLowerCase() === wanted) return v
-  return undefined
-}
 
 export interface CompileContext {
   resources: Pick<LoadedResources, 'pubsubs'>
@@ -137,10 +130,10 @@ export function compileSubscriptions(specs: readonly SubscriptionSpec[], context
       else rules.push({ match: rule.match, path: rule.path, target: resolved.target, ...(test ? { test } : {}) })
     }
 
-    const rawText = metadataValue(spec.metadata, 'rawPayload')
+    const rawText = getMetadataProperty(spec.metadata, 'rawPayload')
     const rawPayload = rawText === undefined ? false : parseGoBool(rawText)
     if (rawPayload === undefined) problem(`${spec.fieldPrefix}metadata.rawPayload`, `expected true or false, got ${JSON.stringify(rawText)}`)
-    const orderedText = metadataValue(spec.metadata, 'ordered')
+    const orderedText = getMetadataProperty(spec.metadata, 'ordered')
     const ordered = orderedText !== undefined && isTruthy(orderedText)
 
     let bulk: BulkSettings | undefined
