@@ -45,6 +45,8 @@ const RSS_MESSAGES = Number(process.env.BENCH_FWD_RSS_MESSAGES ?? 100_000)
 const FORWARDER_NODE_FLAGS = (process.env.BENCH_FWD_NODE_FLAGS ?? '--max-old-space-size=128').split(' ').filter(Boolean)
 const WINDOW = 100
 /** A run fails when no delivery was counted for this long. */
+/** Comma-separated subset of sections to run (flood, backlog, slow, latency, rss); all by default. */
+const SECTIONS = new Set((process.env.BENCH_FWD_SECTIONS ?? 'flood,backlog,slow,latency,rss').split(',').map((s) => s.trim()))
 const STALL_SECONDS = Number(process.env.BENCH_FWD_STALL_SECONDS ?? 20)
 const TOPIC = 'bench/fwd'
 const PAYLOAD_BYTES = 256
@@ -265,6 +267,38 @@ async function childPlain(): Promise<void> {
   send({ kind: 'ready' })
 }
 
+/**
+ * The least a relay can do per message, as a ceiling for this machine: MQTT.js with its
+ * default handling (the PUBACK leaves on receipt, before delivery, as Node-RED's flow does, so
+ * it can lose messages) and one undici request per message over 32 keep-alive connections; no
+ * CloudEvent decoding, routing, retries, metrics or trace headers. Any relay that delivers
+ * before it acks does at least this much.
+ */
+async function childRelay(): Promise<void> {
+  const env = receiverEnv()
+  const { Pool } = await import('undici')
+  const commands = onCommands()
+  await commands.untilGo()
+  const pool = new Pool(env.appUrl, { connections: 32 })
+  const headers = { 'content-type': 'application/cloudevents+json', pubsubname: 'pubsub' }
+  const client = mqtt.connect(env.url, { clientId: env.clientId, clean: env.clean })
+  client.on('message', (_topic, body) => {
+    pool.request({ method: 'POST', path: '/t', body, headers }).then(
+      (res) => res.body.dump(),
+      (error: Error) => console.log(`{"msg":"relay request failed","error":${JSON.stringify(error.message)}}`),
+    )
+  })
+  client.on('close', () => console.log('{"msg":"connection lost"}'))
+  await new Promise<void>((resolve, reject) => {
+    client.once('connect', () => resolve())
+    client.once('error', reject)
+  })
+  await client.subscribeAsync(TOPIC, { qos: 1 })
+  reportRss()
+  commands.set({ stop: async () => void (await Promise.all([client.endAsync(), pool.close()])) })
+  send({ kind: 'ready' })
+}
+
 async function childForwarder(): Promise<void> {
   const env = receiverEnv()
   const { loadResourcesFromDocuments } = await import('../src/core/resources/index.js')
@@ -423,7 +457,12 @@ interface Run {
   keepaliveTimeouts: number
 }
 
-type Kind = 'plain' | 'forwarder'
+type Kind = 'plain' | 'forwarder' | 'relay'
+const LABELS: Record<Kind, string> = {
+  plain: 'MQTT.js subscriber (default handleMessage)',
+  forwarder: 'mqtt-fn forwarder -> HTTP app (204)',
+  relay: 'reference relay (acks on receipt) -> app',
+}
 type Mode = { kind: 'flood' } | { kind: 'backlog' } | { kind: 'paced'; rate: number }
 
 interface Bench {
@@ -488,7 +527,7 @@ async function oneRun(b: Bench, kind: Kind, n: number, mode: Mode, opts: { delay
   const waitSeconds = 60 + n / 200 + ((opts.delayMs ?? 0) * n) / 1000 / 10
   let done: Promise<Done>
   const appBefore = await b.app.stats()
-  if (kind === 'forwarder') {
+  if (kind !== 'plain') {
     const appDone = b.app.next('done', waitSeconds * 1000)
     b.app.command({ cmd: 'expect', n, delayMs: opts.delayMs ?? 0, latency })
     done = appDone
@@ -508,7 +547,7 @@ async function oneRun(b: Bench, kind: Kind, n: number, mode: Mode, opts: { delay
     }
     const receiverReady = nowMs() - spawnedAt
     if (mode.kind !== 'backlog') published = await publish(b.broker.url, n, mode, latency)
-    const result = await withStallWatch(done!, kind === 'forwarder' ? b.app : child, child, n)
+    const result = await withStallWatch(done!, kind === 'plain' ? child : b.app, child, n)
     const after = await child.stats()
     const appAfter = await b.app.stats()
     // A last RSS sample after the stream.
@@ -516,7 +555,7 @@ async function oneRun(b: Bench, kind: Kind, n: number, mode: Mode, opts: { delay
     const seconds = mode.kind === 'backlog' ? (result.lastMs - result.firstMs) / 1000 : (result.lastMs - published.t0) / 1000
     const counted = mode.kind === 'backlog' ? n - 1 : n
     const run: Run = {
-      label: kind === 'plain' ? 'MQTT.js subscriber (default handleMessage)' : 'mqtt-fn forwarder -> HTTP app (204)',
+      label: LABELS[kind],
       messages: n,
       seconds,
       perSecond: counted / seconds,
@@ -533,7 +572,7 @@ async function oneRun(b: Bench, kind: Kind, n: number, mode: Mode, opts: { delay
     const output = child.output()
     run.reconnects = output.split('"connection lost"').length - 1
     run.keepaliveTimeouts = output.split('Keepalive timeout').length - 1
-    if (kind === 'forwarder') {
+    if (kind !== 'plain') {
       run.appCpuUsPerMessage = (appAfter.cpuUs - appBefore.cpuUs) / n
       run.appConnections = appAfter.connections - appBefore.connections
       run.appMaxConcurrent = appAfter.maxConcurrent
@@ -594,24 +633,31 @@ function row(r: Run): string {
 async function throughput(b: Bench, mode: Mode, title: string): Promise<string[]> {
   const plain: Run[] = []
   const fwd: Run[] = []
+  const relay: Run[] = []
+  const order: [Kind, Run[]][] = [
+    ['plain', plain],
+    ['forwarder', fwd],
+    ['relay', relay],
+  ]
   for (let r = 0; r < ROUNDS; r++) {
-    // Alternate who goes first so drift in the machine's load hits both sides alike.
-    if (r % 2 === 0) {
-      plain.push(await oneRun(b, 'plain', MESSAGES, mode))
-      fwd.push(await oneRun(b, 'forwarder', MESSAGES, mode))
-    } else {
-      fwd.push(await oneRun(b, 'forwarder', MESSAGES, mode))
-      plain.push(await oneRun(b, 'plain', MESSAGES, mode))
+    // Rotate who goes first so drift in the machine's load hits every side alike.
+    for (let k = 0; k < order.length; k++) {
+      const [kind, runs] = order[(k + r) % order.length]!
+      runs.push(await oneRun(b, kind, MESSAGES, mode))
     }
   }
   const ratios = fwd.map((f, i) => f.perSecond / plain[i]!.perSecond)
   const ratio = median(ratios)
+  const relayRatios = relay.map((f, i) => f.perSecond / plain[i]!.perSecond)
+  const ofRelay = fwd.map((f, i) => f.perSecond / relay[i]!.perSecond)
   const best = (runs: Run[]) => [...runs].sort((x, y) => y.perSecond - x.perSecond)
   const lines = [title]
-  for (const run of [...plain, ...fwd]) lines.push(row(run))
+  for (const run of [...plain, ...fwd, ...relay]) lines.push(row(run))
   lines.push(
     `  ratio forwarder/plain: ${ratios.map((x) => x.toFixed(3)).join(', ')} (median ${ratio.toFixed(3)}x; goal >= 0.7x: ${ratio >= 0.7 ? 'met' : 'MISSED'})` +
       `; best ${best(fwd)[0]!.perSecond.toFixed(0)} vs ${best(plain)[0]!.perSecond.toFixed(0)} msg/s`,
+    `  ceiling here: reference relay/plain ${relayRatios.map((x) => x.toFixed(3)).join(', ')} (median ${median(relayRatios).toFixed(3)}x); ` +
+      `forwarder/reference relay ${ofRelay.map((x) => x.toFixed(3)).join(', ')} (median ${median(ofRelay).toFixed(3)}x)`,
   )
   const rss = fwd.flatMap((f) => f.rss.map((s) => s.rss))
   if (rss.length > 0) lines.push(`  forwarder RSS peak over these runs ${mb(Math.max(...rss))}`)
@@ -710,13 +756,15 @@ export async function benchForwarder(): Promise<string[]> {
         `forwarder and plain subscriber each in their own process (plain node).`,
     )
     const flood = `throughput, QoS 1, ${PAYLOAD_BYTES} B, ${MESSAGES} msgs published at full speed (window ${WINDOW}) while received; first publish -> last delivery:`
-    lines.push(...(await section('throughput (flood)', () => throughput(b, { kind: 'flood' }, flood))))
+    if (SECTIONS.has('flood')) lines.push(...(await section('throughput (flood)', () => throughput(b, { kind: 'flood' }, flood))))
     const backlog = `throughput, QoS 1, ${PAYLOAD_BYTES} B, backlog of ${MESSAGES} msgs queued on a persistent session, drained on connect; first -> last delivery:`
-    lines.push(...(await section('throughput (backlog)', () => throughput(b, { kind: 'backlog' }, backlog))))
-    lines.push(`app answering after ${SLOW_DELAY_MS} ms, ${SLOW_MESSAGES} msgs published at full speed:`)
-    lines.push(...(await section('  slow app', async () => [await slowApp(b, 'mqtt-fn forwarder (concurrency 32)')])))
-    lines.push(...(await section('delivery latency', () => latencyRuns(b))))
-    lines.push(...(await section('forwarder RSS', () => rssRun(b))))
+    if (SECTIONS.has('backlog')) lines.push(...(await section('throughput (backlog)', () => throughput(b, { kind: 'backlog' }, backlog))))
+    if (SECTIONS.has('slow')) {
+      lines.push(`app answering after ${SLOW_DELAY_MS} ms, ${SLOW_MESSAGES} msgs published at full speed:`)
+      lines.push(...(await section('  slow app', async () => [await slowApp(b, 'mqtt-fn forwarder (concurrency 32)')])))
+    }
+    if (SECTIONS.has('latency')) lines.push(...(await section('delivery latency', () => latencyRuns(b))))
+    if (SECTIONS.has('rss')) lines.push(...(await section('forwarder RSS', () => rssRun(b))))
   } finally {
     await app.stop()
     await broker.stop()
@@ -731,5 +779,6 @@ if (role && process.argv[1] && path.resolve(process.argv[1]) === SELF) {
   if (role === 'app') await childApp()
   else if (role === 'plain') await childPlain()
   else if (role === 'forwarder') await childForwarder()
+  else if (role === 'relay') await childRelay()
   else throw new Error(`unknown BENCH_FWD_ROLE ${role}`)
 }

@@ -129,6 +129,8 @@ interface Conn {
   lastInboundAt: number
   /** When an inbound PUBLISH last pushed MQTT.js's keepalive timeout back. */
   pingRescheduledAt: number
+  /** The socket is corked until the end of this event-loop turn, gathering acks. */
+  acksCorked?: boolean
 }
 
 /** A publish handed to MQTT.js and not settled yet. */
@@ -1189,6 +1191,7 @@ export class PubsubClient extends EventEmitter<PubsubEvents> {
     this.unacked--
     const id = packet.messageId
     if (id !== undefined) {
+      this.gatherAcks(conn)
       if (packet.qos === 1) {
         conn.internals._sendPacket({ cmd: 'puback', messageId: id })
       } else {
@@ -1201,6 +1204,24 @@ export class PubsubClient extends EventEmitter<PubsubEvents> {
     }
     this.releaseHeld()
     return true
+  }
+
+  /**
+   * Acks of one event-loop turn leave in one write. Deliveries finish one by one (each on its
+   * own HTTP response), and mqtt-packet uncorks after every packet, so each PUBACK used to be
+   * a syscall of its own: measured here, writes were over a third of the forwarder's CPU.
+   * Corking is counted, so mqtt-packet's own cork/uncork nests inside this one; the PUBACKs
+   * wait at most until the check phase of the same turn.
+   */
+  private gatherAcks(conn: Conn): void {
+    const stream = conn.client.stream
+    if (conn.acksCorked || !stream || typeof stream.cork !== 'function') return
+    conn.acksCorked = true
+    stream.cork()
+    setImmediate(() => {
+      conn.acksCorked = false
+      stream.uncork()
+    })
   }
 
   /**
