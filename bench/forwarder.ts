@@ -279,7 +279,7 @@ async function childRelay(): Promise<void> {
   const { Pool } = await import('undici')
   const commands = onCommands()
   await commands.untilGo()
-  const pool = new Pool(env.appUrl, { connections: 32 })
+  const pool = new Pool(env.appUrl, { connections: Number(process.env.BENCH_RELAY_CONNECTIONS ?? 32), pipelining: Number(process.env.BENCH_RELAY_PIPELINING ?? 1) })
   const headers = { 'content-type': 'application/cloudevents+json', pubsubname: 'pubsub' }
   const client = mqtt.connect(env.url, { clientId: env.clientId, clean: env.clean })
   client.on('message', (_topic, body) => {
@@ -533,7 +533,7 @@ async function oneRun(b: Bench, kind: Kind, n: number, mode: Mode, opts: { delay
     done = appDone
   }
   const spawnedAt = nowMs()
-  const child = new Child(kind, env, kind === 'forwarder' ? FORWARDER_NODE_FLAGS : [])
+  const child = new Child(kind, env, kind === 'plain' ? [] : FORWARDER_NODE_FLAGS)
   if (kind === 'plain') done = child.next('done', waitSeconds * 1000)
   try {
     let before: Extract<FromChild, { kind: 'stats' }>

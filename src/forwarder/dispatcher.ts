@@ -31,7 +31,6 @@
  *   deliveries get `drainTimeoutMs` to finish and be acked; then their requests and backoff
  *   waits are aborted and whatever did not finish stays un-acked (never dead-lettered).
  */
-import pLimit, { type LimitFunction } from 'p-limit'
 import type { IncomingMessage } from '../core/pubsub/types.js'
 import { deadLetter, type DeadLetterPublisher } from './deadletter.js'
 import { deliveryHeaders, prepare } from './event.js'
@@ -41,7 +40,7 @@ import { Batcher, deliverBulk, newEntryId, type BulkEntry } from './bulk.js'
 import { NOT_FOUND_REASON, singleOutcome } from './outcome.js'
 import { sleep, withRetry } from './retry.js'
 import { route } from './router.js'
-import type { DeliveryObserver, ForwardSubscription, Outcome, Received, RetryPolicy, Target, TargetKind } from './types.js'
+import type { DeliveryObserver, ForwardSubscription, Outcome, Received, RetryPolicy, Target, TargetKind, TargetRequest } from './types.js'
 
 export interface DispatcherOptions {
   logger: Logger
@@ -60,32 +59,53 @@ type Settlement =
   | { ack: true; how: 'delivered' | 'dropped' | 'deadlettered'; target?: Target }
   | { ack: false; reason: UnackedReason; target?: Target }
 
+const noop = (): void => {}
+
+/** Metric children bound to one subscription's labels, made once rather than per message. */
+interface SubscriptionMetrics {
+  labels: { pubsub: string; subscription: string }
+  received: { inc(): void }
+  delivered: Map<string, { inc(): void }>
+}
+
 export class Dispatcher {
   readonly #options: DispatcherOptions
-  readonly #limit: LimitFunction
+  /** Deliveries holding a slot. */
+  #active = 0
+  /** Deliveries waiting for a slot, oldest first (at most the client's un-acked cap). */
+  readonly #waiting: (() => void)[] = []
   /** Deliveries that have started (hold a slot), for the drain on stop. */
   readonly #running = new Set<Promise<void>>()
-  /** Tails of the per-topic chains of ordered subscriptions. */
-  readonly #chains = new Map<string, Promise<void>>()
+  /** Per concrete topic of an ordered subscription: the deliveries queued behind the running one. */
+  readonly #chains = new Map<string, (() => void)[]>()
+  readonly #subscriptionMetrics = new WeakMap<ForwardSubscription, SubscriptionMetrics>()
   readonly #batches = new Map<ForwardSubscription, Batcher<Received>>()
   readonly #abort = new AbortController()
   #stopping = false
 
   constructor(options: DispatcherOptions) {
     this.#options = options
-    this.#limit = pLimit(options.concurrency)
   }
 
   get inFlight(): number {
-    return this.#running.size + this.#limit.pendingCount
+    return this.#running.size + this.#waiting.length
+  }
+
+  #metricsOf(subscription: ForwardSubscription): SubscriptionMetrics {
+    let m = this.#subscriptionMetrics.get(subscription)
+    if (!m) {
+      const labels = { pubsub: subscription.pubsubname, subscription: subscription.id }
+      m = { labels, received: this.#options.metrics.received.labels(labels), delivered: new Map() }
+      this.#subscriptionMetrics.set(subscription, m)
+    }
+    return m
   }
 
   /** The subscription handler. Never blocks, never throws. */
   accept(subscription: ForwardSubscription, message: IncomingMessage): void {
     if (this.#stopping) return
-    const { metrics } = this.#options
-    metrics.received.inc({ pubsub: subscription.pubsubname, subscription: subscription.id })
-    metrics.inFlight.inc()
+    this.#metricsOf(subscription).received.inc()
+    this.#options.metrics.inFlight.inc()
     const received: Received = { subscription, message, receivedAt: performance.now() }
     if (subscription.bulk) {
       this.#addToBatch(received)
@@ -120,35 +140,57 @@ export class Dispatcher {
     return { finished: running.length - abandoned, abandoned }
   }
 
+  /**
+   * Runs `work` in a slot (at most `concurrency` at once, first come first served). With a
+   * `key` (ordered subscriptions), deliveries of the same key also wait for each other.
+   */
   #schedule(items: Received[], work: () => Promise<void>, key?: string): void {
-    const task = () =>
-      this.#limit(async () => {
-        if (this.#stopping) {
-          this.#abandon(items, 'shutdown')
-          return
-        }
-        const running = work().catch((error: unknown) => {
-          // A bug in a stage must not take the process down. The message stays un-acked, but
-          // is settled as such: counted, its in-flight slot released.
-          this.#options.logger.error({ err: error }, 'delivery failed unexpectedly')
-          this.#abandon(items, 'internal_error')
-        })
-        this.#running.add(running)
-        try {
-          await running
-        } finally {
-          this.#running.delete(running)
-        }
-      })
     if (key === undefined) {
-      void task()
+      this.#whenSlot(items, work, noop)
       return
     }
-    const previous = this.#chains.get(key) ?? Promise.resolve()
-    const next = previous.then(task)
-    this.#chains.set(key, next)
-    void next.finally(() => {
-      if (this.#chains.get(key) === next) this.#chains.delete(key)
+    const queued = this.#chains.get(key)
+    const next = () => this.#whenSlot(items, work, () => this.#chainNext(key))
+    if (queued) queued.push(next)
+    else {
+      this.#chains.set(key, [])
+      next()
+    }
+  }
+
+  #chainNext(key: string): void {
+    const next = this.#chains.get(key)?.shift()
+    if (next) next()
+    else this.#chains.delete(key)
+  }
+
+  #whenSlot(items: Received[], work: () => Promise<void>, done: () => void): void {
+    const start = () => {
+      this.#active++
+      const running = this.#run(items, work)
+      this.#running.add(running)
+      void running.then(() => {
+        this.#running.delete(running)
+        this.#active--
+        done()
+        if (this.#active < this.#options.concurrency) this.#waiting.shift()?.()
+      })
+    }
+    if (this.#active < this.#options.concurrency) start()
+    else this.#waiting.push(start)
+  }
+
+  /** Never rejects. */
+  #run(items: Received[], work: () => Promise<void>): Promise<void> {
+    if (this.#stopping) {
+      this.#abandon(items, 'shutdown')
+      return Promise.resolve()
+    }
+    return work().catch((error: unknown) => {
+      // A bug in a stage must not take the process down. The message stays un-acked, but
+      // is settled as such: counted, its in-flight slot released.
+      this.#options.logger.error({ err: error }, 'delivery failed unexpectedly')
+      this.#abandon(items, 'internal_error')
     })
   }
 
@@ -161,18 +203,18 @@ export class Dispatcher {
     const { subscription, message } = received
     if (received.settled) return
     received.settled = true
-    const labels = { pubsub: subscription.pubsubname, subscription: subscription.id }
+    const m = this.#metricsOf(subscription)
     metrics.inFlight.dec()
     const ms = performance.now() - received.receivedAt
     const seconds = ms / 1000
     const targetKind: TargetKind | 'none' = settlement.target?.kind ?? 'none'
     if (settlement.ack) {
       metrics.latency.observe({ target_kind: targetKind, outcome: settlement.how }, seconds)
-      if (settlement.how === 'delivered') metrics.delivered.inc({ ...labels, target: settlement.target?.name ?? '' })
+      if (settlement.how === 'delivered') this.#deliveredCounter(m, settlement.target?.name ?? '').inc()
       message.ack()
     } else {
       metrics.latency.observe({ target_kind: targetKind, outcome: 'unacked' }, seconds)
-      metrics.unacked.inc({ ...labels, reason: settlement.reason })
+      metrics.unacked.inc({ ...m.labels, reason: settlement.reason })
       // Given back, so the client renews its connection once a few wait and the broker
       // redelivers them; at shutdown the session keeps them for the next run anyway.
       if (settlement.reason !== 'shutdown') message.release()
@@ -190,6 +232,12 @@ export class Dispatcher {
       ...(settlement.target ? { target: settlement.target.name } : {}),
       ms,
     })
+  }
+
+  #deliveredCounter(m: SubscriptionMetrics, target: string): { inc(): void } {
+    let counter = m.delivered.get(target)
+    if (!counter) m.delivered.set(target, (counter = this.#options.metrics.delivered.labels({ ...m.labels, target })))
+    return counter
   }
 
   /** Dead-letter topic set: publish there and ack when that worked. Else `otherwise`. */
@@ -217,24 +265,25 @@ export class Dispatcher {
   async #decide(received: Received): Promise<Settlement> {
     const { subscription, message } = received
     const { logger, metrics } = this.#options
-    const log = { subscription: subscription.id, topic: message.topic }
+    // Log fields are built only on the paths that log: this runs for every message.
+    const log = () => ({ subscription: subscription.id, topic: message.topic })
 
     const prepared = prepare(subscription, message)
     if (!prepared.ok) {
-      logger.warn({ ...log, reason: prepared.reason }, 'payload is not a CloudEvent (set metadata.rawPayload for non-Dapr publishers)')
+      logger.warn({ ...log(), reason: prepared.reason }, 'payload is not a CloudEvent (set metadata.rawPayload for non-Dapr publishers)')
       return this.#deadLetterOr(received, { ack: false, reason: 'undecodable' })
     }
     if (prepared.expired) {
-      logger.warn({ ...log, id: prepared.event.id, expiration: prepared.event.expiration }, 'dropping expired pub/sub event')
+      logger.warn({ ...log(), id: prepared.event.id, expiration: prepared.event.expiration }, 'dropping expired pub/sub event')
       return this.#deadLetterOr(received, { ack: true, how: 'dropped' }, 'expired')
     }
     const routed = route(subscription.rules, prepared.event)
     if (routed.kind === 'none') {
-      logger.warn(log, 'no matching route; skipping')
+      logger.warn(log(), 'no matching route; skipping')
       return this.#deadLetterOr(received, { ack: true, how: 'dropped' }, 'no_route')
     }
     if (routed.kind === 'error') {
-      logger.error({ ...log, match: routed.match, reason: routed.error.message }, 'route expression failed on this event')
+      logger.error({ ...log(), match: routed.match, reason: routed.error.message }, 'route expression failed on this event')
       return this.#deadLetterOr(received, { ack: false, reason: 'route_error' })
     }
 
@@ -249,28 +298,25 @@ export class Dispatcher {
       target: target.name,
       rule: routed.rule.match || 'default',
     })
-    const headers = deliveryHeaders(subscription, message, prepared.event)
-    const labels = { pubsub: subscription.pubsubname, subscription: subscription.id }
-    const outcome = await withRetry(
-      async () =>
-        singleOutcome(
-          await target.send({
-            body: prepared.body,
-            contentType: 'application/cloudevents+json',
-            headers,
-            signal: this.#abort.signal,
-            timeoutMs: this.#options.requestTimeoutMs(subscription.pubsubname),
-          }),
-        ),
-      this.#options.retryPolicy(subscription.pubsubname),
-      {
+    const request: TargetRequest = {
+      body: prepared.body,
+      contentType: 'application/cloudevents+json',
+      headers: deliveryHeaders(subscription, message, prepared.event),
+      signal: this.#abort.signal,
+      timeoutMs: this.#options.requestTimeoutMs(subscription.pubsubname),
+    }
+    let outcome = singleOutcome(await target.send(request))
+    if (outcome.kind === 'retry') {
+      const first = outcome
+      let attempts = 0
+      outcome = await withRetry(async () => (attempts++ === 0 ? first : singleOutcome(await target.send(request))), this.#options.retryPolicy(subscription.pubsubname), {
         signal: this.#abort.signal,
         onRetry: (retry, delayMs, last) => {
-          metrics.retried.inc(labels)
-          logger.debug({ ...log, id: prepared.event.id, target: target.name, retry, delayMs, reason: last.kind === 'retry' ? last.reason : '' }, 'retrying delivery')
+          metrics.retried.inc(this.#metricsOf(subscription).labels)
+          logger.debug({ ...log(), id: prepared.event.id, target: target.name, retry, delayMs, reason: last.kind === 'retry' ? last.reason : '' }, 'retrying delivery')
         },
-      },
-    )
+      })
+    }
     return this.#afterDelivery(received, outcome, target)
   }
 

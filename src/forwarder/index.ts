@@ -89,7 +89,8 @@ export async function startForwarder(options: ForwarderOptions = {}): Promise<Fo
   for (const warning of resources.warnings) logger.warn(warning)
 
   const metrics = new ForwarderMetrics({ defaultMetrics: options.processMetrics ?? true })
-  const targets = new TargetRegistry({ ...(options.appUrl ? { appUrl: options.appUrl } : {}), env })
+  const concurrency = options.concurrency ?? 32
+  const targets = new TargetRegistry({ ...(options.appUrl ? { appUrl: options.appUrl } : {}), env, connectionsPerOrigin: concurrency })
   const compileContext = {
     resources,
     targets,
@@ -158,7 +159,7 @@ export async function startForwarder(options: ForwarderOptions = {}): Promise<Fo
   dispatcher = new Dispatcher({
     logger,
     metrics,
-    concurrency: options.concurrency ?? 32,
+    concurrency,
     publisher: (pubsub) => activeSubscriber.publisher(pubsub),
     retryPolicy,
     requestTimeoutMs,

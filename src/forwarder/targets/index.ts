@@ -11,6 +11,8 @@ import { isValidQueueName, queueConnectionString, queueTarget } from './queue.js
 export interface TargetContext {
   appUrl?: string
   env: Record<string, string | undefined>
+  /** Keep-alive connections per HTTP origin: the forwarder's delivery concurrency (default 32). */
+  connectionsPerOrigin?: number
 }
 
 export type Resolved = { ok: true; target: Target; check?: () => Promise<void> } | { ok: false; problem: string }
@@ -20,8 +22,10 @@ const SCHEME = /^([A-Za-z][A-Za-z0-9+.-]*):/
 export class TargetRegistry {
   readonly #targets = new Map<string, Resolved>()
   readonly #lambdaClients = new LambdaClients()
-  readonly #httpAgents = new HttpAgents()
-  constructor(private readonly context: TargetContext) {}
+  readonly #httpAgents: HttpAgents
+  constructor(private readonly context: TargetContext) {
+    this.#httpAgents = new HttpAgents(context.connectionsPerOrigin)
+  }
 
   /** Releases the SDK clients and HTTP connections of this registry's targets. */
   destroy(): void {
