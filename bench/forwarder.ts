@@ -3,7 +3,8 @@
  *
  * Processes: this one publishes (MQTT.js, QoS 1, 256-byte CloudEvents) and orchestrates; the
  * HTTP app (node:http, keep-alive, 204), the forwarder (`startForwarder`, src/) and the plain
- * subscriber (MQTT.js, QoS 1, default handleMessage) each run in a child process of their own
+ * subscriber (MQTT.js, QoS 1, default handleMessage) and, in the throughput runs, a minimal
+ * reference relay (the ceiling of any relay on this machine, see `childRelay`) each run in a child process of their own
  * (this file, bundled by esbuild and run by plain node with BENCH_FWD_ROLE set), so no receiver
  * shares an event loop with the publisher or the app. Clocks: `process.hrtime` is
  * CLOCK_MONOTONIC, the same in every process of the machine, so a publish time stamped here
@@ -13,6 +14,10 @@
  * 20 ms; p99 delivery latency at a moderate rate; RSS flat under 150 MB over 100,000 messages.
  * The forwarder's delivery point is the app receiving the request; the plain subscriber's is
  * its 'message' event.
+ *
+ * Knobs (environment): BENCH_FWD_SECTIONS (flood,backlog,slow,latency,rss), BENCH_FWD_ROUNDS,
+ * BENCH_FWD_MESSAGES, BENCH_FWD_NODE_FLAGS (e.g. add `--cpu-prof --cpu-prof-dir=DIR`),
+ * BENCH_FWD_MQTT5=true (every client on MQTT 5), BENCH_RELAY_CONNECTIONS / _PIPELINING.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import http from 'node:http'
@@ -44,6 +49,11 @@ const RSS_MESSAGES = Number(process.env.BENCH_FWD_RSS_MESSAGES ?? 100_000)
 // Default: the flags the forwarder's image runs with (infra/forwarder/Dockerfile NODE_OPTIONS).
 const FORWARDER_NODE_FLAGS = (process.env.BENCH_FWD_NODE_FLAGS ?? '--max-old-space-size=128').split(' ').filter(Boolean)
 const WINDOW = 100
+/** MQTT 5 for every receiver (and the publisher): the forwarder then asks for a receive window of its own. */
+const MQTT5 = process.env.BENCH_FWD_MQTT5 === 'true'
+/** MQTT.js options of a receiver's persistent session (a v5 session outlives the connection only with an expiry). */
+const sessionOptions = (clientId: string, clean: boolean): mqtt.IClientOptions =>
+  MQTT5 ? { clientId, clean, protocolVersion: 5, properties: { sessionExpiryInterval: 3600 } } : { clientId, clean }
 /** A run fails when no delivery was counted for this long. */
 /** Comma-separated subset of sections to run (flood, backlog, slow, latency, rss); all by default. */
 const SECTIONS = new Set((process.env.BENCH_FWD_SECTIONS ?? 'flood,backlog,slow,latency,rss').split(',').map((s) => s.trim()))
@@ -253,7 +263,7 @@ async function childPlain(): Promise<void> {
   const commands = onCommands()
   await commands.untilGo()
   // Listener first: a resumed session's queued messages arrive right after CONNACK.
-  const client = mqtt.connect(env.url, { clientId: env.clientId, clean: env.clean })
+  const client = mqtt.connect(env.url, sessionOptions(env.clientId, env.clean))
   client.on('message', (_topic, body) => counter.hit(body))
   // The same words the forwarder logs, for the parent's reconnect count.
   client.on('close', () => console.log('{"msg":"connection lost"}'))
@@ -281,7 +291,7 @@ async function childRelay(): Promise<void> {
   await commands.untilGo()
   const pool = new Pool(env.appUrl, { connections: Number(process.env.BENCH_RELAY_CONNECTIONS ?? 32), pipelining: Number(process.env.BENCH_RELAY_PIPELINING ?? 1) })
   const headers = { 'content-type': 'application/cloudevents+json', pubsubname: 'pubsub' }
-  const client = mqtt.connect(env.url, { clientId: env.clientId, clean: env.clean })
+  const client = mqtt.connect(env.url, sessionOptions(env.clientId, env.clean))
   client.on('message', (_topic, body) => {
     pool.request({ method: 'POST', path: '/t', body, headers }).then(
       (res) => res.body.dump(),
@@ -316,6 +326,7 @@ async function childForwarder(): Promise<void> {
     '    - { name: qos, value: "1" }',
     `    - { name: consumerID, value: ${JSON.stringify(env.clientId)} }`,
     `    - { name: cleanSession, value: "${env.clean}" }`,
+    ...(MQTT5 ? ['    - { name: protocolVersion, value: "5" }', '    - { name: sessionExpiryInterval, value: "3600" }'] : []),
     '---',
     'apiVersion: dapr.io/v2alpha1',
     'kind: Subscription',
@@ -473,7 +484,7 @@ interface Bench {
 
 /** Publishes `n` messages at QoS 1: a window of WINDOW unacknowledged publishes, or paced. */
 async function publish(url: string, n: number, mode: Mode, stamp: boolean): Promise<{ t0: number; seconds: number }> {
-  const client = await mqtt.connectAsync(url, { clientId: newClientId('pub'), reconnectPeriod: 0 })
+  const client = await mqtt.connectAsync(url, { clientId: newClientId('pub'), reconnectPeriod: 0, ...(MQTT5 ? { protocolVersion: 5 as const } : {}) })
   const options = { qos: 1 } as const
   const fixed = stamp ? [] : Array.from({ length: n }, (_, i) => payload(i, 0))
   const t0 = nowMs()
@@ -509,7 +520,7 @@ async function oneRun(b: Bench, kind: Kind, n: number, mode: Mode, opts: { delay
   const clean = false
   if (mode.kind === 'backlog') {
     // The persistent session the backlog is queued for.
-    const session = await mqtt.connectAsync(b.broker.url, { clientId, clean: false, reconnectPeriod: 0 })
+    const session = await mqtt.connectAsync(b.broker.url, { ...sessionOptions(clientId, false), reconnectPeriod: 0 })
     await session.subscribeAsync(TOPIC, { qos: 1 })
     await session.endAsync()
   }
