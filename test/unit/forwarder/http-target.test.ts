@@ -1,8 +1,15 @@
+import { execFile } from 'node:child_process'
 import http from 'node:http'
+import https from 'node:https'
+import path from 'node:path'
+import { promisify } from 'node:util'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { clampTimer, HttpAgents, httpTarget } from '../../../src/forwarder/targets/http.js'
 import type { TargetRequest } from '../../../src/forwarder/types.js'
+import { generateCerts, type TestCerts } from '../../helpers/certs.js'
+
+const run = promisify(execFile)
 
 describe('HTTP target (undici, keep-alive)', () => {
   let server: http.Server
@@ -101,5 +108,56 @@ describe('HTTP target (undici, keep-alive)', () => {
     expect(clampTimer(2 ** 32)).toBe(0x7fffffff)
     expect(clampTimer(Infinity)).toBe(0x7fffffff)
     expect(clampTimer(250)).toBe(250)
+  })
+})
+
+describe('HTTP target over TLS', () => {
+  let certs: TestCerts
+  let server: https.Server
+  let url: string
+
+  beforeAll(async () => {
+    certs = await generateCerts()
+    server = https.createServer({ cert: certs.server.cert.pem, key: certs.server.key.pem }, (req, res) => {
+      req.resume()
+      req.on('end', () => res.writeHead(204).end())
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    url = `https://localhost:${(server.address() as AddressInfo).port}/orders`
+  })
+  afterAll(async () => {
+    server.closeAllConnections()
+    await new Promise((resolve) => server.close(resolve))
+    await certs.cleanup()
+  })
+
+  it('refuses a certificate no trusted CA signed: a failed attempt naming the TLS error', async () => {
+    const agents = new HttpAgents()
+    try {
+      const reply = await httpTarget(url, agents).send({
+        body: Buffer.from('{}'),
+        contentType: 'application/cloudevents+json',
+        headers: {},
+        signal: new AbortController().signal,
+        timeoutMs: 5000,
+      })
+      expect(reply).toEqual({ ok: false, reason: expect.stringMatching(/^POST https:\/\/localhost:\d+\/orders: .*(UNABLE_TO_VERIFY|unable to verify|self.signed)/i) })
+    } finally {
+      agents.destroy()
+    }
+  })
+
+  it('trusts a private CA given the standard way, NODE_EXTRA_CA_CERTS', async () => {
+    const script = [
+      `import { HttpAgents, httpTarget } from ${JSON.stringify(path.resolve('src/forwarder/targets/http.ts'))}`,
+      'const agents = new HttpAgents()',
+      `const reply = await httpTarget(${JSON.stringify(url)}, agents).send({ body: Buffer.from('{}'), contentType: 'application/cloudevents+json', headers: {}, signal: new AbortController().signal, timeoutMs: 5000 })`,
+      'console.log(JSON.stringify(reply))',
+      'agents.destroy()',
+    ].join('\n')
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      env: { ...process.env, NODE_EXTRA_CA_CERTS: certs.ca.cert.path },
+    })
+    expect(JSON.parse(stdout.trim())).toEqual({ ok: true, status: 204, body: '' })
   })
 })
