@@ -10,7 +10,6 @@ import { pino } from 'pino'
 import { parseArgs } from 'node:util'
 import { untilSignal } from '../cli/signals.js'
 import { MqttFnError, ResourceError } from '../core/errors.js'
-import { closeAllPubsubClients, getPubsubClient } from '../core/pubsub/index.js'
 import { loadResources, parseBrokerUrl } from '../core/resources/index.js'
 import type { LoadedResources, PubsubComponent } from '../core/resources/types.js'
 import { startForwarder, type Forwarder } from '../forwarder/index.js'
@@ -18,10 +17,10 @@ import { REDACT_PATHS } from '../forwarder/logger.js'
 import { createPublishApi } from '../http/index.js'
 import { startHttpServer } from '../http/node-server.js'
 import type { ApiHandler } from '../http/types.js'
-import { publisherComponent } from '../platforms/shared/identity.js'
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker.js'
 import { startFunctionHost, type FunctionHost } from './function-host.js'
 import { findFreePort, isPortFree } from './ports.js'
+import { PublishClients } from './publish-clients.js'
 import { cloudEventId, DevTrace, type LogFormat } from './trace.js'
 
 const options = {
@@ -169,26 +168,16 @@ export async function startDev(opts: DevOptions): Promise<DevRuntime> {
   process.env.AWS_SECRET_ACCESS_KEY ??= 'local'
 
   let resources = pointAt(initial, brokerUrl)
-  let current: ApiHandler = makeApi(resources)
-  function makeApi(r: LoadedResources): ApiHandler {
-    return createPublishApi({
-      resources: r,
-      appId: opts.appId,
-      // The dev log's first hop: the publish as the HTTP function makes it.
-      getClient: (component) => {
-        // The HTTP function's own client, as in the cloud: it must not take the forwarder's client id.
-        const client = getPubsubClient(publisherComponent(component))
-        return {
-          publish: async (topic: string, payload: Buffer | Uint8Array | string, publishOptions?: Parameters<typeof client.publish>[2]) => {
-            const id = cloudEventId(payload)
-            trace.hop('published', { ...(id ? { id } : {}), topic, detail: `HTTP publish API -> ${component.name}` })
-            await client.publish(topic, payload, publishOptions)
-          },
-        }
-      },
+  const makeApi = (r: LoadedResources): { handler: ApiHandler; clients: PublishClients } => {
+    // The dev log's first hop: the publish as the HTTP function makes it.
+    const clients = new PublishClients((component, topic, payload) => {
+      const id = cloudEventId(payload)
+      trace.hop('published', { ...(id ? { id } : {}), topic, detail: `HTTP publish API -> ${component.name}` })
     })
+    return { handler: createPublishApi({ resources: r, appId: opts.appId, getClient: (component) => clients.get(component) }), clients }
   }
-  const publishServer = await startHttpServer((req) => current(req), { port: await choosePort(opts.port, 3500, 'port'), host: '127.0.0.1' })
+  let current = makeApi(resources)
+  const publishServer = await startHttpServer((req) => current.handler(req), { port: await choosePort(opts.port, 3500, 'port'), host: '127.0.0.1' })
 
   const logger = forwarderLogger(trace, opts.logFormat)
   const startFw = (r: LoadedResources) =>
@@ -230,9 +219,7 @@ export async function startDev(opts: DevOptions): Promise<DevRuntime> {
         else trace.info(`resources changed but could not be loaded: ${(error as Error).message}`)
         return
       }
-      const old = forwarder
-      await old.stop()
-      await closeAllPubsubClients()
+      await forwarder.stop()
       try {
         forwarder = await startFw(next)
       } catch (error) {
@@ -241,7 +228,10 @@ export async function startDev(opts: DevOptions): Promise<DevRuntime> {
         return
       }
       resources = next
+      // New requests take the new resources now; publishes still in flight finish first.
+      const retired = current
       current = makeApi(next)
+      await retired.clients.retire()
       await forwarder.ready
       trace.info(`resources reloaded: ${forwarder.subscriptions.map((s) => `${s.pubsubname}:${s.topic}`).join(', ') || 'no subscriptions'}`)
     }).catch((error: unknown) => {
@@ -300,7 +290,7 @@ export async function startDev(opts: DevOptions): Promise<DevRuntime> {
       // Intake first, then drain: nothing is acked that did not finish.
       const report = await forwarder.stop()
       await publishServer.close()
-      await closeAllPubsubClients()
+      await current.clients.retire()
       await functions.close()
       await broker?.close()
       trace.info(`stopped (${report.finished} in-flight deliveries finished, ${report.abandoned} left unacknowledged for redelivery)`)

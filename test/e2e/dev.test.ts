@@ -127,9 +127,20 @@ describe('mqtt-fn dev (npm start) as a user runs it', () => {
     const original = await readFile(file, 'utf8')
     try {
       await dev.waitFor(/Ctrl-C stops everything/)
+      const { publish } = bannerPorts(dev.output())
+      // Publishes keep coming while the resources reload: none of them may fail.
+      const statuses: number[] = []
+      let reloaded = false
+      const worker = async () => {
+        for (let i = 0; !reloaded || i < 5; i++) statuses.push(await post(`http://127.0.0.1:${publish}/v1.0/publish/pubsub/orders/during-reload`, `{"n":${i}}`))
+      }
+      const publishing = Promise.all(Array.from({ length: 8 }, worker))
       await writeFile(file, original.replace('"orders/#"', '"shop/#"'))
       await dev.waitFor(/resources reloaded: pubsub:shop\/#/)
-      const { publish } = bannerPorts(dev.output())
+      reloaded = true
+      await publishing
+      expect(statuses.length).toBeGreaterThan(5)
+      expect(statuses.filter((s) => s !== 204)).toEqual([])
       expect(await post(`http://127.0.0.1:${publish}/v1.0/publish/pubsub/shop/1`, '{"orderId":1}')).toBe(204)
       await dev.waitFor(/\[orders\] order [0-9a-f-]{36} on shop\/1/)
 
