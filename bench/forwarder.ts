@@ -255,16 +255,11 @@ function reportRss(): void {
   timer.unref()
 }
 
-async function childPlain(): Promise<void> {
-  const env = receiverEnv()
-  const counter = new Counter()
-  delivered = () => counter.count
-  counter.expect(Number(process.env.BENCH_N ?? Infinity), process.env.BENCH_LATENCY === 'true')
-  const commands = onCommands()
-  await commands.untilGo()
+/** A plain MQTT.js receiver on TOPIC (QoS 1, default handling), connected and subscribed. */
+async function subscribedClient(env: ReceiverEnv, onMessage: (body: Buffer) => void): Promise<mqtt.MqttClient> {
   // Listener first: a resumed session's queued messages arrive right after CONNACK.
   const client = mqtt.connect(env.url, sessionOptions(env.clientId, env.clean))
-  client.on('message', (_topic, body) => counter.hit(body))
+  client.on('message', (_topic, body) => onMessage(body))
   // The same words the forwarder logs, for the parent's reconnect count.
   client.on('close', () => console.log('{"msg":"connection lost"}'))
   await new Promise<void>((resolve, reject) => {
@@ -272,6 +267,17 @@ async function childPlain(): Promise<void> {
     client.once('error', reject)
   })
   await client.subscribeAsync(TOPIC, { qos: 1 })
+  return client
+}
+
+async function childPlain(): Promise<void> {
+  const env = receiverEnv()
+  const counter = new Counter()
+  delivered = () => counter.count
+  counter.expect(Number(process.env.BENCH_N ?? Infinity), process.env.BENCH_LATENCY === 'true')
+  const commands = onCommands()
+  await commands.untilGo()
+  const client = await subscribedClient(env, (body) => counter.hit(body))
   reportRss()
   commands.set({ stop: () => client.endAsync() })
   send({ kind: 'ready' })
@@ -291,19 +297,12 @@ async function childRelay(): Promise<void> {
   await commands.untilGo()
   const pool = new Pool(env.appUrl, { connections: Number(process.env.BENCH_RELAY_CONNECTIONS ?? 32), pipelining: Number(process.env.BENCH_RELAY_PIPELINING ?? 1) })
   const headers = { 'content-type': 'application/cloudevents+json', pubsubname: 'pubsub' }
-  const client = mqtt.connect(env.url, sessionOptions(env.clientId, env.clean))
-  client.on('message', (_topic, body) => {
+  const client = await subscribedClient(env, (body) => {
     pool.request({ method: 'POST', path: '/t', body, headers }).then(
       (res) => res.body.dump(),
       (error: Error) => console.log(`{"msg":"relay request failed","error":${JSON.stringify(error.message)}}`),
     )
   })
-  client.on('close', () => console.log('{"msg":"connection lost"}'))
-  await new Promise<void>((resolve, reject) => {
-    client.once('connect', () => resolve())
-    client.once('error', reject)
-  })
-  await client.subscribeAsync(TOPIC, { qos: 1 })
   reportRss()
   commands.set({ stop: async () => void (await Promise.all([client.endAsync(), pool.close()])) })
   send({ kind: 'ready' })
