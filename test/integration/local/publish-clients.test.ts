@@ -1,5 +1,5 @@
 import mqtt from 'mqtt'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import type { PubsubComponent } from '../../../src/core/resources/types.js'
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../../src/local/broker.js'
 import { PublishClients } from '../../../src/local/publish-clients.js'
@@ -45,8 +45,7 @@ describe('PublishClients (mqtt-fn dev reload): one generation of publish clients
     // The PUBACK of the next publish is held back while the generation retires.
     proxy.pauseDownstream()
     const inFlight = handle.publish('reload/in-flight', Buffer.from('second'))
-    await new Promise((r) => setTimeout(r, 100))
-    expect(clients.inFlight).toBe(1)
+    await vi.waitFor(() => expect(clients.inFlight).toBe(1))
     const retired = clients.retire(5_000)
     setTimeout(() => proxy.resumeDownstream(), 200)
     await expect(inFlight).resolves.toBeUndefined()
@@ -54,8 +53,7 @@ describe('PublishClients (mqtt-fn dev reload): one generation of publish clients
     expect(clients.inFlight).toBe(0)
     expect(seen).toEqual(['reload/in-flight', 'reload/in-flight'])
     await expect(handle.publish('reload/in-flight', Buffer.from('late'))).rejects.toThrow(/closed/)
-    await new Promise((r) => setTimeout(r, 100))
-    expect(received).toEqual(['first', 'second'])
+    await vi.waitFor(() => expect(received).toEqual(['first', 'second']))
     await watcher.endAsync()
   })
 
