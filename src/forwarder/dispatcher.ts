@@ -172,8 +172,9 @@ export class Dispatcher {
       void running.then(() => {
         this.#running.delete(running)
         this.#active--
-        done()
+        // The longest waiting first; an ordered topic's next delivery queues behind it.
         if (this.#active < this.#options.concurrency) this.#waiting.shift()?.()
+        done()
       })
     }
     if (this.#active < this.#options.concurrency) start()

@@ -167,6 +167,22 @@ describe('dispatcher: single deliveries', () => {
     expect(peak).toBe(3)
   })
 
+  it('hands out slots first come, first served: deliveries start in arrival order', async () => {
+    const { dispatcher } = setup({ concurrency: 2 })
+    const started: string[] = []
+    const target = scripted(async (req) => {
+      started.push((JSON.parse(req.body.toString()) as { id: string }).id)
+      // Uneven durations: a later slot frees up before an earlier one.
+      await new Promise((r) => setTimeout(r, started.length % 3 === 0 ? 8 : 1))
+      return ok()
+    })
+    const ids = Array.from({ length: 12 }, (_, i) => `m${i}`)
+    const msgs = ids.map((id) => message(cloudEvent(id, {})))
+    for (const m of msgs) dispatcher.accept(subscription(target), m)
+    await waitFor(() => msgs.every((m) => m.acked() === 1))
+    expect(started).toEqual(ids)
+  })
+
   it('stop: running deliveries finish and are acked, queued ones are not started or acked', async () => {
     const { dispatcher, metrics } = setup({ concurrency: 2 })
     const target = scripted(async () => {
