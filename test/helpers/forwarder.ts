@@ -12,6 +12,9 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { connectAsync, type MqttClient } from 'mqtt'
+import { afterAll, beforeAll } from 'vitest'
+import { startEmbeddedBroker } from '../../src/local/broker.js'
+import { startMosquitto } from './mosquitto.js'
 
 export interface AppRequest {
   method: string
@@ -339,5 +342,56 @@ export async function startAzuriteQueue(): Promise<Azurite> {
       clearTimeout(timer)
       await rm(location, { recursive: true, force: true })
     },
+  }
+}
+
+export interface BrokerSuite {
+  readonly url: string
+  readonly port: number
+  /** A plain MQTT.js client on the broker, for publishing test streams. */
+  readonly publisher: MqttClient
+  /** Runs after the file's tests (the last deferred first), before the publisher and broker go. */
+  defer(cleanup: () => Promise<unknown>): void
+}
+
+/**
+ * The file-level fixture of a forwarder suite: registers the beforeAll / afterAll that start a
+ * broker of the file's own (aedes in-process, or a Mosquitto with its own config and port) and
+ * a publisher on it, and that run the deferred cleanups before both stop.
+ */
+export function brokerSuite(kind: 'aedes' | 'mosquitto'): BrokerSuite {
+  let broker: { url: string; port: number; stop(): Promise<void> } | undefined
+  let publisher: MqttClient | undefined
+  const cleanups: (() => Promise<unknown>)[] = []
+  beforeAll(async () => {
+    if (kind === 'aedes') {
+      const b = await startEmbeddedBroker()
+      broker = { url: b.url, port: b.port, stop: () => b.close() }
+    } else {
+      const m = await startMosquitto()
+      broker = { url: m.url, port: m.port, stop: () => m.stop() }
+    }
+    publisher = await mqttClient(broker.url)
+  })
+  afterAll(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup()
+    await publisher?.endAsync()
+    await broker?.stop()
+  })
+  const started = () => {
+    if (!broker || !publisher) throw new Error('brokerSuite: used before its beforeAll ran')
+    return { broker, publisher }
+  }
+  return {
+    get url() {
+      return started().broker.url
+    },
+    get port() {
+      return started().broker.port
+    },
+    get publisher() {
+      return started().publisher
+    },
+    defer: (cleanup) => void cleanups.push(cleanup),
   }
 }

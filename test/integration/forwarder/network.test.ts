@@ -3,15 +3,13 @@
  * black hole, then refused connections) must lose nothing; two forwarders in one `$share`
  * group split a stream and together deliver every message. Mosquitto, HTTP apps on loopback.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { MqttClient } from 'mqtt'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { startForwarder, type Forwarder } from '../../../src/forwarder/index.js'
-import { startMosquitto, type MosquittoBroker } from '../../helpers/mosquitto.js'
 import {
   cloudEvent,
   componentYaml,
   eventId,
-  mqttClient,
+  brokerSuite,
   publishAll,
   resourceDir,
   startApp,
@@ -22,24 +20,11 @@ import {
   type TestApp,
 } from '../../helpers/forwarder.js'
 
-let broker: MosquittoBroker
-let publisher: MqttClient
-const cleanups: (() => Promise<unknown>)[] = []
-
-beforeAll(async () => {
-  broker = await startMosquitto()
-  publisher = await mqttClient(broker.url)
-})
-
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup()
-  await publisher?.endAsync()
-  await broker?.stop()
-})
+const suite = brokerSuite('mosquitto')
 
 async function forwarderFor(opts: { url: string; consumerID: string; topic: string; app: TestApp }): Promise<Forwarder> {
   const dir: ResourceDir = await resourceDir()
-  cleanups.push(() => dir.remove())
+  suite.defer(() => dir.remove())
   await dir.write(
     'pubsub.yaml',
     componentYaml({ url: opts.url, consumerID: opts.consumerID, extra: { keepAlive: '1', connectTimeout: '1500', publishTimeout: '1500' } }),
@@ -65,7 +50,7 @@ spec:
     logLevel: 'silent',
     clientOptions: { reconnectBaseMs: 100, reconnectMaxMs: 800, watchdogGraceMs: 500 },
   })
-  cleanups.push(() => forwarder.stop())
+  suite.defer(() => forwarder.stop())
   await forwarder.ready
   return forwarder
 }
@@ -81,10 +66,10 @@ describe('forwarder under network faults', () => {
   let forwarder: Forwarder
 
   beforeAll(async () => {
-    proxy = await startTcpProxy(broker.port)
-    cleanups.push(() => proxy.close())
+    proxy = await startTcpProxy(suite.port)
+    suite.defer(() => proxy.close())
     app = await startApp()
-    cleanups.push(() => app.close())
+    suite.defer(() => app.close())
     forwarder = await forwarderFor({ url: `mqtt://127.0.0.1:${proxy.port}`, consumerID: 'fwd-net', topic: 'net/#', app })
   })
 
@@ -93,17 +78,17 @@ describe('forwarder under network faults', () => {
       const before = ids(`${cut}-a`, 100)
       const during = ids(`${cut}-b`, 100)
       const after = ids(`${cut}-c`, 100)
-      await publishAll(publisher, events('net/x', before))
+      await publishAll(suite.publisher, events('net/x', before))
       await waitFor(() => before.every((id) => seen(app).has(id)), 10_000, 'first batch')
       const cutAt = Date.now()
       if (cut === 'blackhole') proxy.blackhole()
       else await proxy.refuse()
       // Published while the forwarder cannot hear: in flight into the dead socket or queued.
-      await publishAll(publisher, events('net/x', during))
+      await publishAll(suite.publisher, events('net/x', during))
       await waitFor(async () => (await readyz(forwarder)) === 503, 5_000, 'readyz 503')
       await new Promise((r) => setTimeout(r, Math.max(0, cutAt + 5_000 - Date.now())))
       await proxy.restore()
-      await publishAll(publisher, events('net/x', after))
+      await publishAll(suite.publisher, events('net/x', after))
       await waitFor(() => [...before, ...during, ...after].every((id) => seen(app).has(id)), 20_000, 'all 300 ids')
       await waitFor(async () => (await readyz(forwarder)) === 200, 5_000, 'readyz 200')
       expect(await forwarder.metrics.total('unacked')).toBe(0)
@@ -115,11 +100,12 @@ describe('forwarder scale-out with $share', () => {
   it('two forwarders in one shared-subscription group split the stream and deliver every message', async () => {
     const appA = await startApp()
     const appB = await startApp()
-    cleanups.push(() => appA.close(), () => appB.close())
-    await forwarderFor({ url: broker.url, consumerID: 'fwd-share-a', topic: '$share/workers/jobs/#', app: appA })
-    await forwarderFor({ url: broker.url, consumerID: 'fwd-share-b', topic: '$share/workers/jobs/#', app: appB })
+    suite.defer(() => appA.close())
+    suite.defer(() => appB.close())
+    await forwarderFor({ url: suite.url, consumerID: 'fwd-share-a', topic: '$share/workers/jobs/#', app: appA })
+    await forwarderFor({ url: suite.url, consumerID: 'fwd-share-b', topic: '$share/workers/jobs/#', app: appB })
     const all = ids('share', 400)
-    await publishAll(publisher, events('jobs/x', all))
+    await publishAll(suite.publisher, events('jobs/x', all))
     await waitFor(() => all.every((id) => seen(appA).has(id) || seen(appB).has(id)), 20_000, 'all 400 ids')
     const a = all.filter((id) => seen(appA).has(id)).length
     const b = all.filter((id) => seen(appB).has(id)).length

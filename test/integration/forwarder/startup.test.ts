@@ -3,16 +3,14 @@
  * subscriptions from the app's `GET /dapr/subscribe` (late app, @dapr/dapr's stringified
  * metadata, 404), and bulk subscriptions end to end. Broker: aedes in-process.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { MqttClient } from 'mqtt'
+import { describe, expect, it } from 'vitest'
 import { ResourceError } from '../../../src/core/errors.js'
-import { startEmbeddedBroker, type EmbeddedBroker } from '../../../src/local/broker.js'
 import { startForwarder } from '../../../src/forwarder/index.js'
 import {
   cloudEvent,
   collect,
   componentYaml,
-  mqttClient,
+  brokerSuite,
   publishAll,
   resourceDir,
   spawnForwarder,
@@ -21,25 +19,12 @@ import {
   type ResourceDir,
 } from '../../helpers/forwarder.js'
 
-let broker: EmbeddedBroker
-let publisher: MqttClient
-const cleanups: (() => Promise<unknown>)[] = []
-
-beforeAll(async () => {
-  broker = await startEmbeddedBroker()
-  publisher = await mqttClient(broker.url)
-})
-
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup()
-  await publisher?.endAsync()
-  await broker?.close()
-})
+const suite = brokerSuite('aedes')
 
 async function dirWith(subscriptions: string): Promise<ResourceDir> {
   const dir = await resourceDir()
-  cleanups.push(() => dir.remove())
-  await dir.write('pubsub.yaml', componentYaml({ url: broker.url, consumerID: `fwd-${Math.random().toString(36).slice(2, 8)}` }))
+  suite.defer(() => dir.remove())
+  await dir.write('pubsub.yaml', componentYaml({ url: suite.url, consumerID: `fwd-${Math.random().toString(36).slice(2, 8)}` }))
   if (subscriptions) await dir.write('subscriptions.yaml', subscriptions)
   return dir
 }
@@ -97,7 +82,7 @@ describe('refuses to start on bad input, naming file and field', () => {
         ? { body: [{ pubsubname: 'mqtt', topic: 'ok/#', route: '/ok' }, { pubsubname: 'mqtt', topic: 'c/#', routes: { rules: [{ match: 'event.(', path: '/c' }] } }] }
         : {},
     )
-    cleanups.push(() => app.close())
+    suite.defer(() => app.close())
     const dir = await dirWith('')
     const error = await startError(dir, app.url)
     expect(error.message).toContain(`${app.url}/dapr/subscribe: document 2 (Subscription/mqtt/c/#): routes.rules[0].match: invalid CEL expression`)
@@ -136,15 +121,15 @@ describe('programmatic subscriptions (GET /dapr/subscribe)', () => {
       })
     })
     await new Promise<void>((resolve) => server.listen(Number(new URL(url).port), '127.0.0.1', resolve))
-    cleanups.push(() => new Promise((r) => server.close(r)))
+    suite.defer(() => new Promise((r) => server.close(r)))
     const forwarder = await starting
-    cleanups.push(() => forwarder.stop())
+    suite.defer(() => forwarder.stop())
     await forwarder.ready
     expect(forwarder.subscriptions.map((s) => s.topic).sort()).toEqual(['cmds/#', 'sensors/+'])
-    const dead = await collect(broker.url, 'cmds-dead')
-    cleanups.push(() => dead.close())
+    const dead = await collect(suite.url, 'cmds-dead')
+    suite.defer(() => dead.close())
 
-    await publishAll(publisher, [
+    await publishAll(suite.publisher, [
       { topic: 'sensors/s1', payload: 'raw bytes' },
       { topic: 'cmds/a', payload: cloudEvent('c-ok', { ok: true }, 'cmds/a') },
       { topic: 'cmds/b', payload: cloudEvent('c-no', { ok: false }, 'cmds/b') },
@@ -158,10 +143,10 @@ describe('programmatic subscriptions (GET /dapr/subscribe)', () => {
 
   it('404 on /dapr/subscribe means no programmatic subscriptions', async () => {
     const app = await startApp((req) => (req.path === '/dapr/subscribe' ? { status: 404 } : {}))
-    cleanups.push(() => app.close())
+    suite.defer(() => app.close())
     const dir = await dirWith(sub('yaml-only', '  pubsubname: mqtt\n  topic: y/#\n  routes:\n    default: /y'))
     const forwarder = await startForwarder({ resourcesPath: dir.dir, appUrl: app.url, port: false, logLevel: 'silent' })
-    cleanups.push(() => forwarder.stop())
+    suite.defer(() => forwarder.stop())
     expect(forwarder.subscriptions.map((s) => s.id)).toEqual(['yaml-only'])
   })
 })
@@ -184,15 +169,15 @@ describe('bulk subscriptions', () => {
       })
       return { body: { statuses } }
     })
-    cleanups.push(() => app.close())
+    suite.defer(() => app.close())
     const dir = await dirWith(
       sub(
         'bulk',
         '  pubsubname: mqtt\n  topic: bulk/#\n  deadLetterTopic: bulk-dead\n  bulkSubscribe:\n    enabled: true\n    maxMessagesCount: 10\n    maxAwaitDurationMs: 100\n  routes:\n    default: /bulk',
       ),
     )
-    const dead = await collect(broker.url, 'bulk-dead')
-    cleanups.push(() => dead.close())
+    const dead = await collect(suite.url, 'bulk-dead')
+    suite.defer(() => dead.close())
     const forwarder = await startForwarder({
       resourcesPath: dir.dir,
       appUrl: app.url,
@@ -200,11 +185,11 @@ describe('bulk subscriptions', () => {
       logLevel: 'silent',
       retryPolicy: { policy: 'constant', initialIntervalMs: 50, maxIntervalMs: 50, maxRetries: 3, multiplier: 1, randomizationFactor: 0 },
     })
-    cleanups.push(() => forwarder.stop())
+    suite.defer(() => forwarder.stop())
     await forwarder.ready
     const kinds = ['ok', 'retry', 'missing', 'empty', 'drop']
     const items = Array.from({ length: 25 }, (_, i) => ({ id: `b-${i}`, kind: kinds[i % kinds.length]! }))
-    await publishAll(publisher, items.map((it) => ({ topic: 'bulk/x', payload: cloudEvent(it.id, { kind: it.kind }, 'bulk/x') })))
+    await publishAll(suite.publisher, items.map((it) => ({ topic: 'bulk/x', payload: cloudEvent(it.id, { kind: it.kind }, 'bulk/x') })))
     await waitFor(async () => (await forwarder.metrics.total('delivered')) === 20 && dead.messages.length === 5, 10_000, 'settled')
 
     const first = app.requests.find((r) => r.path === '/bulk')!

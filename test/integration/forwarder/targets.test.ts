@@ -7,14 +7,12 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { QueueServiceClient } from '@azure/storage-queue'
-import type { MqttClient } from 'mqtt'
-import { startEmbeddedBroker, type EmbeddedBroker } from '../../../src/local/broker.js'
 import { startForwarder, type Forwarder } from '../../../src/forwarder/index.js'
 import {
   cloudEvent,
   collect,
   componentYaml,
-  mqttClient,
+  brokerSuite,
   publishAll,
   resourceDir,
   startAzuriteQueue,
@@ -23,25 +21,12 @@ import {
   type ResourceDir,
 } from '../../helpers/forwarder.js'
 
-let broker: EmbeddedBroker
-let publisher: MqttClient
-const cleanups: (() => Promise<unknown>)[] = []
-
-beforeAll(async () => {
-  broker = await startEmbeddedBroker()
-  publisher = await mqttClient(broker.url)
-})
-
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup()
-  await publisher?.endAsync()
-  await broker?.close()
-})
+const suite = brokerSuite('aedes')
 
 async function resources(topic: string, route: string, deadLetterTopic?: string): Promise<ResourceDir> {
   const dir = await resourceDir()
-  cleanups.push(() => dir.remove())
-  await dir.write('pubsub.yaml', componentYaml({ url: broker.url, consumerID: `fwd-${topic.replace(/\W/g, '')}` }))
+  suite.defer(() => dir.remove())
+  await dir.write('pubsub.yaml', componentYaml({ url: suite.url, consumerID: `fwd-${topic.replace(/\W/g, '')}` }))
   await dir.write(
     'subscription.yaml',
     `apiVersion: dapr.io/v2alpha1
@@ -121,7 +106,7 @@ describe('lambda: target', () => {
         return e.data.kind === 'reject' ? { status: 'DROP' } : { status: 'SUCCESS' }
       },
     })
-    cleanups.push(() => lambda.close())
+    suite.defer(() => lambda.close())
     // The SDK's own endpoint override and credential chain; nothing reaches AWS.
     Object.assign(process.env, {
       AWS_ENDPOINT_URL_LAMBDA: lambda.url,
@@ -130,14 +115,14 @@ describe('lambda: target', () => {
       AWS_SECRET_ACCESS_KEY: 'secret-for-tests',
     })
     const dir = await resources('lambda/#', 'lambda:orders-fn', 'lambda-dead')
-    const dead = await collect(broker.url, 'lambda-dead')
-    cleanups.push(() => dead.close())
+    const dead = await collect(suite.url, 'lambda-dead')
+    suite.defer(() => dead.close())
     const forwarder: Forwarder = await startForwarder({ resourcesPath: dir.dir, port: false, logLevel: 'silent', retryPolicy: fastRetry })
-    cleanups.push(() => forwarder.stop())
+    suite.defer(() => forwarder.stop())
     await forwarder.ready
 
     const ok = cloudEvent('l-ok', { kind: 'plain' }, 'lambda/a')
-    await publishAll(publisher, [
+    await publishAll(suite.publisher, [
       { topic: 'lambda/a', payload: ok },
       { topic: 'lambda/a', payload: cloudEvent('l-flaky', { kind: 'flaky' }, 'lambda/a') },
       { topic: 'lambda/a', payload: cloudEvent('l-reject', { kind: 'reject' }, 'lambda/a') },
@@ -157,7 +142,7 @@ describe('azqueue: target', () => {
   let azurite: Azurite
   beforeAll(async () => {
     azurite = await startAzuriteQueue()
-    cleanups.push(() => azurite.stop())
+    suite.defer(() => azurite.stop())
   }, 30_000)
 
   it('enqueues each CloudEvent base64-encoded, as the Functions queue trigger expects', async () => {
@@ -169,10 +154,10 @@ describe('azqueue: target', () => {
       retryPolicy: fastRetry,
       env: { AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString },
     })
-    cleanups.push(() => forwarder.stop())
+    suite.defer(() => forwarder.stop())
     await forwarder.ready
     const payloads = Array.from({ length: 5 }, (_, i) => cloudEvent(`q-${i}`, { i }, 'queue/x'))
-    await publishAll(publisher, payloads.map((payload) => ({ topic: 'queue/x', payload })))
+    await publishAll(suite.publisher, payloads.map((payload) => ({ topic: 'queue/x', payload })))
     await waitFor(async () => (await forwarder.metrics.total('delivered')) === 5, 15_000, 'five enqueued')
 
     const queue = QueueServiceClient.fromConnectionString(azurite.connectionString).getQueueClient('orders-in')
