@@ -31,6 +31,7 @@
  *   deliveries get `drainTimeoutMs` to finish and be acked; then their requests and backoff
  *   waits are aborted and whatever did not finish stays un-acked (never dead-lettered).
  */
+import pLimit, { type LimitFunction } from 'p-limit'
 import type { IncomingMessage } from '../core/pubsub/types.js'
 import { deadLetter, type DeadLetterPublisher } from './deadletter.js'
 import { deliveryHeaders, prepare } from './event.js'
@@ -70,10 +71,8 @@ interface SubscriptionMetrics {
 
 export class Dispatcher {
   readonly #options: DispatcherOptions
-  /** Deliveries holding a slot. */
-  #active = 0
-  /** Deliveries waiting for a slot, oldest first (at most the client's un-acked cap). */
-  readonly #waiting: (() => void)[] = []
+  /** At most `concurrency` deliveries at once, first come first served. */
+  readonly #limit: LimitFunction
   /** Deliveries that have started (hold a slot), for the drain on stop. */
   readonly #running = new Set<Promise<void>>()
   /** Per concrete topic of an ordered subscription: the deliveries queued behind the running one. */
@@ -85,10 +84,11 @@ export class Dispatcher {
 
   constructor(options: DispatcherOptions) {
     this.#options = options
+    this.#limit = pLimit(options.concurrency)
   }
 
   get inFlight(): number {
-    return this.#running.size + this.#waiting.length
+    return this.#running.size + this.#limit.pendingCount
   }
 
   #metricsOf(subscription: ForwardSubscription): SubscriptionMetrics {
@@ -165,20 +165,12 @@ export class Dispatcher {
   }
 
   #whenSlot(items: Received[], work: () => Promise<void>, done: () => void): void {
-    const start = () => {
-      this.#active++
+    void this.#limit(async () => {
       const running = this.#run(items, work)
       this.#running.add(running)
-      void running.then(() => {
-        this.#running.delete(running)
-        this.#active--
-        // The longest waiting first; an ordered topic's next delivery queues behind it.
-        if (this.#active < this.#options.concurrency) this.#waiting.shift()?.()
-        done()
-      })
-    }
-    if (this.#active < this.#options.concurrency) start()
-    else this.#waiting.push(start)
+      await running
+      this.#running.delete(running)
+    }).then(done)
   }
 
   /** Never rejects. */
