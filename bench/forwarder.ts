@@ -17,7 +17,8 @@
  *
  * Knobs (environment): BENCH_FWD_SECTIONS (flood,backlog,slow,latency,rss), BENCH_FWD_ROUNDS,
  * BENCH_FWD_MESSAGES, BENCH_FWD_NODE_FLAGS (e.g. add `--cpu-prof --cpu-prof-dir=DIR`),
- * BENCH_FWD_MQTT5=true (every client on MQTT 5), BENCH_RELAY_CONNECTIONS / _PIPELINING.
+ * BENCH_FWD_MQTT5=true (every client on MQTT 5), BENCH_FWD_MAX_UNACKED (the pubsub client's cap),
+ * BENCH_RELAY_CONNECTIONS / _PIPELINING.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import http from 'node:http'
@@ -350,6 +351,7 @@ async function childForwarder(): Promise<void> {
     // Warnings only (un-acked messages, failed deliveries): they end up in a stall report.
     logLevel: 'warn',
     ...(timeout > 0 ? { requestTimeoutMs: timeout } : {}),
+    ...(process.env.BENCH_FWD_MAX_UNACKED ? { clientOptions: { maxUnacked: Number(process.env.BENCH_FWD_MAX_UNACKED) } } : {}),
   })
   await forwarder.ready
   reportRss()
