@@ -3,7 +3,7 @@
  * `GET /dapr/subscribe`) ask for into function triggers, the way daprd delivers to an app,
  * at least once. See dispatcher.ts for the concurrency and acknowledgement design.
  */
-import { loadResources } from '../core/resources/index.js'
+import { inScope, loadResources } from '../core/resources/index.js'
 import type { LoadedResources } from '../core/resources/types.js'
 import type { PubsubClientOptions } from '../core/pubsub/types.js'
 import { fetchAppSubscriptions } from './app-subscriptions.js'
@@ -102,8 +102,15 @@ export async function startForwarder(options: ForwarderOptions = {}): Promise<Fo
   compileSubscriptions(yamlSpecs, { ...compileContext, warn: () => {} })
 
   const resiliency = new Map<string, InboundResiliency>()
+  // A Resiliency resource applies only to the app ids in its scopes, as in daprd.
+  const appId = options.appId ?? ''
+  const applicable = resources.others.filter((r) => {
+    if (r.kind !== 'Resiliency' || inScope(r.scopes ?? [], appId)) return true
+    logger.warn(`${r.file}: Resiliency/${r.name} is scoped to ${JSON.stringify(r.scopes)}, not to this forwarder's app id ${JSON.stringify(appId)} (--app-id): not applied`)
+    return false
+  })
   for (const pubsub of resources.pubsubs) {
-    const found = inboundResiliency(resources.others, pubsub.name)
+    const found = inboundResiliency(applicable, pubsub.name)
     for (const warning of found.warnings) logger.warn(warning)
     resiliency.set(pubsub.name, found)
   }

@@ -110,54 +110,116 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value)
 
 /**
+ * daprd's default policies for a pubsub's inbound direction, most specific first
+ * (docs: resiliency/policies.md, "Policy hierarchy resolution"). Each kind is resolved on its
+ * own: a target that names only a retry policy still gets a default timeout.
+ */
+export function defaultPolicyNames(kind: 'Retry' | 'Timeout' | 'CircuitBreaker'): string[] {
+  return [`DefaultPubsubComponentInbound${kind}Policy`, `DefaultComponentInbound${kind}Policy`, `DefaultComponent${kind}Policy`, `Default${kind}Policy`]
+}
+
+/**
  * Reads `spec.targets.components.<pubsub>.inbound.{retry,timeout}` of the Resiliency resources
- * and the policies they name. A missing or malformed policy is a start-up error naming file
- * and field, like every other resource problem.
+ * and the policies they name; what no target names comes from daprd's default policies
+ * (`DefaultPubsubComponentInboundRetryPolicy` ... `DefaultRetryPolicy`). A missing or malformed
+ * policy is a start-up error naming file and field, like every other resource problem.
  */
 export function inboundResiliency(resources: readonly OtherResource[], pubsubName: string): InboundResiliency {
   const problems: ResourceProblem[] = []
   const result: InboundResiliency = { warnings: [] }
-  for (const resource of resources) {
-    if (resource.kind !== 'Resiliency' || !isRecord(resource.spec)) continue
-    const spec = resource.spec
-    const at = (field: string, problem: string) =>
-      problems.push({ file: resource.file, document: resource.document, kind: resource.kind, name: resource.name, field, problem })
+  const sources: string[] = []
+  const resiliencies = resources.filter((r) => r.kind === 'Resiliency' && isRecord(r.spec))
+  const reporter = (resource: OtherResource) => (field: string, problem: string) =>
+    problems.push({ file: resource.file, document: resource.document, kind: resource.kind, name: resource.name, field, problem })
+  const policiesOf = (resource: OtherResource, kind: 'retries' | 'timeouts' | 'circuitBreakers'): Record<string, unknown> => {
+    const spec = resource.spec as Record<string, unknown>
+    const policies = isRecord(spec.policies) ? spec.policies : {}
+    const found = policies[kind]
+    return isRecord(found) ? found : {}
+  }
+  const retryFrom = (resource: OtherResource, name: string, at: (field: string, problem: string) => void) => {
+    const policy = policiesOf(resource, 'retries')[name]
+    if (!isRecord(policy)) return undefined
+    const parsed = parseRetryPolicy(policy, `spec.policies.retries.${name}`, at)
+    if (policy.policy === 'exponential' && policy.duration !== undefined) {
+      result.warnings.push(`${resource.file}: spec.policies.retries.${name}.duration is ignored by an exponential policy (as in Dapr)`)
+    }
+    return parsed
+  }
+  const timeoutFrom = (value: unknown): number | undefined => {
+    const ms = typeof value === 'string' ? parseGoDuration(value) : undefined
+    return ms !== undefined && ms > 0 ? ms : undefined
+  }
+  let namedBreaker = false
+
+  for (const resource of resiliencies) {
+    const spec = resource.spec as Record<string, unknown>
+    const at = reporter(resource)
     const targets = isRecord(spec.targets) ? spec.targets : {}
     const components = isRecord(targets.components) ? targets.components : {}
     const component = components[pubsubName]
     if (!isRecord(component) || !isRecord(component.inbound)) continue
     const inbound = component.inbound
     const base = `spec.targets.components.${pubsubName}.inbound`
-    const policies = isRecord(spec.policies) ? spec.policies : {}
-    result.source = `${resource.file} (Resiliency/${resource.name})`
+    sources.push(`${resource.file} (Resiliency/${resource.name})`)
 
     if (inbound.retry !== undefined) {
-      const retries = isRecord(policies.retries) ? policies.retries : {}
       const name = inbound.retry
-      const policy = typeof name === 'string' ? retries[name] : undefined
       if (typeof name !== 'string') at(`${base}.retry`, 'expected the name of a retry policy')
-      else if (!isRecord(policy)) at(`${base}.retry`, `no retry policy "${name}" in spec.policies.retries`)
+      else if (!isRecord(policiesOf(resource, 'retries')[name])) at(`${base}.retry`, `no retry policy "${name}" in spec.policies.retries`)
       else {
-        const parsed = parseRetryPolicy(policy, `spec.policies.retries.${name}`, at)
+        const parsed = retryFrom(resource, name, at)
         if (parsed) result.retry = parsed
-        if (policy.policy === 'exponential' && policy.duration !== undefined) {
-          result.warnings.push(`${resource.file}: spec.policies.retries.${name}.duration is ignored by an exponential policy (as in Dapr)`)
-        }
       }
     }
     if (inbound.timeout !== undefined) {
-      const timeouts = isRecord(policies.timeouts) ? policies.timeouts : {}
       const name = inbound.timeout
-      const value = typeof name === 'string' ? (timeouts[name] ?? parseGoDuration(name)) : undefined
-      const ms = typeof value === 'string' ? parseGoDuration(value) : value
-      if (typeof ms !== 'number' || ms <= 0) at(`${base}.timeout`, `no timeout policy or duration ${JSON.stringify(name)}`)
+      const named = typeof name === 'string' ? policiesOf(resource, 'timeouts')[name] : undefined
+      const ms = timeoutFrom(named ?? name)
+      if (ms === undefined) at(`${base}.timeout`, `no timeout policy or duration ${JSON.stringify(name)}`)
       else result.timeoutMs = ms
     }
     if (inbound.circuitBreaker !== undefined) {
+      namedBreaker = true
       result.warnings.push(`${resource.file}: ${base}.circuitBreaker is not supported by the forwarder and is ignored`)
     }
   }
+
+  // What no target named: daprd's default policies, the most specific name first.
+  if (result.retry === undefined) {
+    search: for (const name of defaultPolicyNames('Retry')) {
+      for (const resource of resiliencies) {
+        if (!isRecord(policiesOf(resource, 'retries')[name])) continue
+        const parsed = retryFrom(resource, name, reporter(resource))
+        if (parsed) {
+          result.retry = parsed
+          sources.push(`${resource.file} (Resiliency/${resource.name}, ${name})`)
+        }
+        break search
+      }
+    }
+  }
+  if (result.timeoutMs === undefined) {
+    search: for (const name of defaultPolicyNames('Timeout')) {
+      for (const resource of resiliencies) {
+        const value = policiesOf(resource, 'timeouts')[name]
+        if (value === undefined) continue
+        const ms = timeoutFrom(value)
+        if (ms === undefined) reporter(resource)(`spec.policies.timeouts.${name}`, `expected a duration such as 5s or 500ms, got ${JSON.stringify(value)}`)
+        else {
+          result.timeoutMs = ms
+          sources.push(`${resource.file} (Resiliency/${resource.name}, ${name})`)
+        }
+        break search
+      }
+    }
+  }
+  if (!namedBreaker) {
+    const name = defaultPolicyNames('CircuitBreaker').find((n) => resiliencies.some((r) => policiesOf(r, 'circuitBreakers')[n] !== undefined))
+    if (name) result.warnings.push(`Resiliency spec.policies.circuitBreakers.${name}: circuit breakers are not supported by the forwarder; ignored for pubsub ${pubsubName}`)
+  }
   if (problems.length > 0) throw new ResourceError(problems)
+  if (sources.length > 0) result.source = [...new Set(sources)].join(', ')
   return result
 }
 

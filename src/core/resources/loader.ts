@@ -314,6 +314,8 @@ function other(file: string, document: number, kind: string, name: string, value
   const resource: OtherResource = { file, document, kind, name, spec: own(value, 'spec') }
   const apiVersion = scalarToString(own(value, 'apiVersion'))
   if (apiVersion !== undefined) resource.apiVersion = apiVersion
+  const scopes = own(value, 'scopes')
+  if (Array.isArray(scopes)) resource.scopes = scopes.map((s) => scalarToString(s) ?? '').filter((s) => s !== '')
   return resource
 }
 

@@ -114,6 +114,8 @@ export interface OtherResource extends ResourceLocation {
   name: string
   apiVersion?: string
   spec: unknown
+  /** Top-level `scopes` (e.g. of a Resiliency): the app ids it applies to; absent = all. */
+  scopes?: string[]
 }
 
 export interface LoadedResources {

@@ -3,9 +3,11 @@
  * subscriptions from the app's `GET /dapr/subscribe` (late app, @dapr/dapr's stringified
  * metadata, 404), and bulk subscriptions end to end. Broker: aedes in-process.
  */
+import { Writable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import { ResourceError } from '../../../src/core/errors.js'
 import { startForwarder } from '../../../src/forwarder/index.js'
+import { createLogger } from '../../../src/forwarder/logger.js'
 import {
   cloudEvent,
   collect,
@@ -201,5 +203,48 @@ describe('bulk subscriptions', () => {
     expect(dead.messages.map((m) => JSON.parse(m.payload.toString()).id).sort()).toEqual(items.filter((i) => i.kind === 'drop').map((i) => i.id).sort())
     for (const it of items.filter((i) => i.kind !== 'drop' && i.kind !== 'ok')) expect(answered.get(it.id)).toBe(2)
     expect(await forwarder.metrics.total('unacked')).toBe(0)
+  })
+})
+
+describe('Resiliency resources', () => {
+  const resiliencyYaml = (name: string, scopes: string[] | undefined, retry: string) =>
+    [
+      'apiVersion: dapr.io/v1alpha1',
+      'kind: Resiliency',
+      'metadata:',
+      `  name: ${name}`,
+      ...(scopes ? ['scopes:', ...scopes.map((s) => `  - ${s}`)] : []),
+      'spec:',
+      '  policies:',
+      '    retries:',
+      `      DefaultPubsubComponentInboundRetryPolicy: ${retry}`,
+      '',
+    ].join('\n')
+
+  it("a default policy sets the retries; one scoped to another app id is not applied, and says so", async () => {
+    const attempts = new Map<string, number>()
+    const app = await startApp((req) => {
+      if (req.path === '/dapr/subscribe') return { status: 404 }
+      const id = (req.json as { id?: string } | undefined)?.id ?? ''
+      attempts.set(id, (attempts.get(id) ?? 0) + 1)
+      return { status: 500 }
+    })
+    suite.defer(() => app.close())
+    const dir = await dirWith(sub('flaky', '  pubsubname: mqtt\n  topic: flaky/#\n  routes:\n    default: /flaky\n  deadLetterTopic: flaky-dead'))
+    // Applies to this app: 2 retries 10 ms apart, then the dead-letter topic.
+    await dir.write('resiliency.yaml', resiliencyYaml('mine', ['shop'], '{ policy: constant, duration: 10ms, maxRetries: 2 }'))
+    // Scoped elsewhere: would retry forever, and must not be used.
+    await dir.write('other.yaml', resiliencyYaml('theirs', ['billing'], '{ policy: constant, duration: 10ms, maxRetries: -1 }'))
+    const warnings: string[] = []
+    const logger = createLogger('warn', new Writable({ write: (chunk: Buffer, _e, done) => (warnings.push(chunk.toString()), done()) }))
+    const forwarder = await startForwarder({ resourcesPath: dir.dir, appId: 'shop', appUrl: app.url, port: false, logger })
+    suite.defer(() => forwarder.stop())
+    await forwarder.ready
+    const dead = await collect(suite.url, 'flaky-dead')
+    suite.defer(() => dead.close())
+    await publishAll(suite.publisher, [{ topic: 'flaky/1', payload: cloudEvent('f-1', {}, 'flaky/1') }])
+    await waitFor(() => dead.messages.length === 1, 10_000, 'the dead letter')
+    expect(attempts.get('f-1')).toBe(3)
+    expect(warnings.join('')).toContain('Resiliency/theirs is scoped to [\\"billing\\"], not to this forwarder\'s app id \\"shop\\"')
   })
 })

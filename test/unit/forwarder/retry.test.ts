@@ -113,6 +113,46 @@ describe('inboundResiliency', () => {
     expect(inboundResiliency([resiliency({ targets: { components: { other: {} } } })], 'mqtt').retry).toBeUndefined()
   })
 
+  it("daprd's default policies apply where no target names one, the most specific name first", () => {
+    const constant = (d: string) => ({ policy: 'constant', duration: d, maxRetries: 1 })
+    const all = {
+      DefaultRetryPolicy: constant('4s'),
+      DefaultComponentRetryPolicy: constant('3s'),
+      DefaultComponentInboundRetryPolicy: constant('2s'),
+      DefaultPubsubComponentInboundRetryPolicy: constant('1s'),
+    }
+    const pick = (names: (keyof typeof all)[], targets: unknown = {}) =>
+      inboundResiliency([resiliency({ policies: { retries: Object.fromEntries(names.map((n) => [n, all[n]])) }, targets })], 'mqtt').retry?.initialIntervalMs
+    expect(pick(['DefaultRetryPolicy', 'DefaultComponentRetryPolicy', 'DefaultComponentInboundRetryPolicy', 'DefaultPubsubComponentInboundRetryPolicy'])).toBe(1000)
+    expect(pick(['DefaultRetryPolicy', 'DefaultComponentRetryPolicy', 'DefaultComponentInboundRetryPolicy'])).toBe(2000)
+    expect(pick(['DefaultRetryPolicy', 'DefaultComponentRetryPolicy'])).toBe(3000)
+    expect(pick(['DefaultRetryPolicy'])).toBe(4000)
+    // A named policy on the target wins over every default.
+    const named = { components: { mqtt: { inbound: { retry: 'DefaultRetryPolicy' } } } }
+    expect(pick(['DefaultRetryPolicy', 'DefaultPubsubComponentInboundRetryPolicy'], named)).toBe(4000)
+  })
+
+  it('resolves retry and timeout each on its own: a target naming only a retry still gets the default timeout', () => {
+    const r = inboundResiliency(
+      [
+        resiliency({
+          policies: { retries: { fast: { policy: 'constant', duration: '10ms', maxRetries: 2 } }, timeouts: { DefaultTimeoutPolicy: '3s' } },
+          targets: { components: { mqtt: { inbound: { retry: 'fast' } } } },
+        }),
+      ],
+      'mqtt',
+    )
+    expect(r).toMatchObject({ retry: { initialIntervalMs: 10, maxRetries: 2 }, timeoutMs: 3000 })
+    expect(r.source).toContain('DefaultTimeoutPolicy')
+  })
+
+  it('a malformed default policy is an error naming its field; a default circuit breaker is a warning', () => {
+    const bad = resiliency({ policies: { timeouts: { DefaultComponentTimeoutPolicy: 'soon' } } })
+    expect(() => inboundResiliency([bad], 'mqtt')).toThrow('res.yaml: document 1 (Resiliency/r): spec.policies.timeouts.DefaultComponentTimeoutPolicy: expected a duration')
+    const cb = inboundResiliency([resiliency({ policies: { circuitBreakers: { DefaultCircuitBreakerPolicy: { trip: 'consecutiveFailures > 5' } } } })], 'mqtt')
+    expect(cb.warnings).toEqual([expect.stringContaining('DefaultCircuitBreakerPolicy: circuit breakers are not supported')])
+  })
+
   it('names file and field of a missing or malformed policy', () => {
     const bad = resiliency({
       policies: { retries: { p: { policy: 'linear', duration: 'soon' } } },
