@@ -36,6 +36,7 @@ import { deadLetter, type DeadLetterPublisher } from './deadletter.js'
 import { deliveryHeaders, prepare } from './event.js'
 import type { Logger } from './logger.js'
 import type { DropReason, ForwarderMetrics, UnackedReason } from './metrics.js'
+import { guardTarget, type CircuitBreaker } from './breaker.js'
 import { Batcher, deliverBulk, newEntryId, type BulkEntry } from './bulk.js'
 import { NOT_FOUND_REASON, singleOutcome } from './outcome.js'
 import { sleep, withRetry } from './retry.js'
@@ -52,6 +53,8 @@ export interface DispatcherOptions {
   retryPolicy: (pubsubName: string) => RetryPolicy
   /** Bound of one delivery attempt, ms. */
   requestTimeoutMs: (pubsubName: string) => number
+  /** The circuit breaker of a pubsub's inbound direction, when a Resiliency policy sets one. */
+  breaker?: (pubsubName: string) => CircuitBreaker | undefined
   onDelivery?: DeliveryObserver
 }
 
@@ -79,6 +82,8 @@ export class Dispatcher {
   /** Per concrete topic of an ordered subscription: the deliveries queued behind the running one. */
   readonly #chains = new Map<string, (() => void)[]>()
   readonly #subscriptionMetrics = new WeakMap<ForwardSubscription, SubscriptionMetrics>()
+  /** Targets behind a breaker, made once per breaker, target and kind of delivery. */
+  readonly #guarded = new WeakMap<CircuitBreaker, Map<Target, { single?: Target; bulk?: Target }>>()
   readonly #batches = new Map<ForwardSubscription, Batcher<Received>>()
   readonly #abort = new AbortController()
   #stopping = false
@@ -241,6 +246,24 @@ export class Dispatcher {
     })
   }
 
+  /**
+   * The target as deliveries of this pubsub reach it: behind the pubsub's circuit breaker when
+   * there is one. A single delivery fails when the outcome rules would retry it; a bulk one
+   * when no usable answer came back (entries are judged one by one after that).
+   */
+  #through(target: Target, pubsubName: string, kind: 'single' | 'bulk'): Target {
+    const breaker = this.#options.breaker?.(pubsubName)
+    if (!breaker) return target
+    let byTarget = this.#guarded.get(breaker)
+    if (!byTarget) this.#guarded.set(breaker, (byTarget = new Map()))
+    const entry = byTarget.get(target) ?? {}
+    byTarget.set(target, entry)
+    return (entry[kind] ??=
+      kind === 'single'
+        ? guardTarget(target, breaker, (reply) => singleOutcome(reply).kind === 'retry')
+        : guardTarget(target, breaker, (reply) => !reply.ok || (reply.status !== 404 && (reply.status < 200 || reply.status > 299))))
+  }
+
   #deliveredCounter(m: SubscriptionMetrics, target: string): { inc(): void } {
     let counter = m.delivered.get(target)
     if (!counter) m.delivered.set(target, (counter = this.#options.metrics.delivered.labels({ ...m.labels, target })))
@@ -294,7 +317,7 @@ export class Dispatcher {
       return this.#deadLetterOr(received, { ack: false, reason: 'route_error' })
     }
 
-    const target = routed.rule.target
+    const target = this.#through(routed.rule.target, subscription.pubsubname, 'single')
     const eventId = typeof prepared.event.id === 'string' ? prepared.event.id : undefined
     received.eventId = eventId
     this.#options.onDelivery?.({
@@ -390,7 +413,7 @@ export class Dispatcher {
       const byId = new Map(group.map((g) => [g.entry.entryId, g.received]))
       await deliverBulk(
         subscription,
-        target,
+        this.#through(target, subscription.pubsubname, 'bulk'),
         group.map((g) => g.entry),
         {
           policy: this.#options.retryPolicy(subscription.pubsubname),

@@ -7,6 +7,7 @@ import { inScope, loadResources } from '../core/resources/index.js'
 import type { LoadedResources } from '../core/resources/types.js'
 import type { PubsubClientOptions } from '../core/pubsub/types.js'
 import { fetchAppSubscriptions } from './app-subscriptions.js'
+import { CircuitBreaker } from './breaker.js'
 import { Dispatcher } from './dispatcher.js'
 import { startHealthServer, type HealthServer } from './health.js'
 import { createLogger, type Logger } from './logger.js'
@@ -150,6 +151,18 @@ export async function startForwarder(options: ForwarderOptions = {}): Promise<Fo
     logger.warn('no subscriptions apply to this app: nothing to forward')
   }
 
+  const breakers = new Map<string, CircuitBreaker>()
+  for (const [pubsub, found] of resiliency) {
+    const settings = found.circuitBreaker
+    if (!settings) continue
+    const breaker = new CircuitBreaker(settings, (from, to) => {
+      const fields = { pubsub, circuitBreaker: settings.name, from, to }
+      if (to === 'open') logger.warn({ ...fields, trip: settings.trip, openForMs: settings.timeoutMs }, 'circuit breaker opened: deliveries are not attempted until it half-opens')
+      else logger.info(fields, `circuit breaker ${to}`)
+    })
+    breakers.set(pubsub, breaker)
+    metrics.watchBreaker(pubsub, () => breaker.state)
+  }
   const retryPolicy = (pubsub: string) => resiliency.get(pubsub)?.retry ?? options.retryPolicy ?? DEFAULT_RETRY_POLICY
   const requestTimeoutMs = (pubsub: string) => resiliency.get(pubsub)?.timeoutMs ?? options.requestTimeoutMs ?? 60_000
   const pubsubs = resources.pubsubs.filter((p) => subscriptions.some((s) => s.pubsubname === p.name))
@@ -170,6 +183,7 @@ export async function startForwarder(options: ForwarderOptions = {}): Promise<Fo
     publisher: (pubsub) => activeSubscriber.publisher(pubsub),
     retryPolicy,
     requestTimeoutMs,
+    breaker: (pubsub) => breakers.get(pubsub),
     ...(options.onDelivery ? { onDelivery: options.onDelivery } : {}),
   })
   for (const s of subscriptions) {

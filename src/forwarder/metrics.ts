@@ -20,6 +20,9 @@ export class ForwarderMetrics {
   readonly latency: Histogram<'target_kind' | 'outcome'>
   readonly connected: Gauge<'pubsub'>
   readonly reconnects: Counter<'pubsub'>
+  readonly circuit: Gauge<'pubsub'>
+  /** The circuit breakers to read at scrape time (their half-open turn happens lazily). */
+  readonly #breakers = new Map<string, () => 'closed' | 'half-open' | 'open'>()
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry]
@@ -59,7 +62,24 @@ export class ForwarderMetrics {
     })
     this.connected = new Gauge({ name: 'mqttfn_forwarder_connected', help: '1 when the broker connection of the pubsub is up', labelNames: ['pubsub'], registers })
     this.reconnects = new Counter({ name: 'mqttfn_forwarder_reconnects_total', help: 'Broker connections re-established', labelNames: ['pubsub'], registers })
+    const breakers = this.#breakers
+    this.circuit = new Gauge({
+      name: 'mqttfn_forwarder_circuit_state',
+      help: 'Circuit breaker of the pubsub inbound direction: 0 closed, 1 half-open, 2 open (only with a Resiliency circuit breaker)',
+      labelNames: ['pubsub'],
+      registers,
+      collect() {
+        for (const [pubsub, state] of breakers) {
+          const s = state()
+          this.set({ pubsub }, s === 'closed' ? 0 : s === 'half-open' ? 1 : 2)
+        }
+      },
+    })
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'mqttfn_forwarder_' })
+  }
+
+  watchBreaker(pubsub: string, state: () => 'closed' | 'half-open' | 'open'): void {
+    this.#breakers.set(pubsub, state)
   }
 
   /** Sum of a counter over all its label sets (tests and logs). */

@@ -6,6 +6,7 @@
  */
 import { ResourceError, type ResourceProblem } from '../core/errors.js'
 import type { OtherResource } from '../core/resources/types.js'
+import { compileTrip, type BreakerSettings } from './breaker.js'
 import type { Outcome, RetryPolicy } from './types.js'
 
 /** Without a Resiliency policy: exponential 250 ms -> 10 s with jitter, 10 retries. */
@@ -101,6 +102,8 @@ export interface InboundResiliency {
   retry?: RetryPolicy
   /** `inbound.timeout`: bound of one delivery attempt. */
   timeoutMs?: number
+  /** `inbound.circuitBreaker`: one breaker for every delivery of the pubsub. */
+  circuitBreaker?: BreakerSettings
   /** Where it came from, for the start-up log. */
   source?: string
   warnings: string[]
@@ -150,7 +153,6 @@ export function inboundResiliency(resources: readonly OtherResource[], pubsubNam
     const ms = typeof value === 'string' ? parseGoDuration(value) : undefined
     return ms !== undefined && ms > 0 ? ms : undefined
   }
-  let namedBreaker = false
 
   for (const resource of resiliencies) {
     const spec = resource.spec as Record<string, unknown>
@@ -180,47 +182,97 @@ export function inboundResiliency(resources: readonly OtherResource[], pubsubNam
       else result.timeoutMs = ms
     }
     if (inbound.circuitBreaker !== undefined) {
-      namedBreaker = true
-      result.warnings.push(`${resource.file}: ${base}.circuitBreaker is not supported by the forwarder and is ignored`)
+      const name = inbound.circuitBreaker
+      const policy = typeof name === 'string' ? policiesOf(resource, 'circuitBreakers')[name] : undefined
+      if (typeof name !== 'string') at(`${base}.circuitBreaker`, 'expected the name of a circuit breaker policy')
+      else if (!isRecord(policy)) at(`${base}.circuitBreaker`, `no circuit breaker policy "${name}" in spec.policies.circuitBreakers`)
+      else {
+        const parsed = parseBreakerPolicy(name, policy, `spec.policies.circuitBreakers.${name}`, at)
+        if (parsed) result.circuitBreaker = parsed
+      }
     }
   }
 
   // What no target named: daprd's default policies, the most specific name first.
-  if (result.retry === undefined) {
-    search: for (const name of defaultPolicyNames('Retry')) {
+  const fromDefaults = <T>(
+    kind: 'Retry' | 'Timeout' | 'CircuitBreaker',
+    section: 'retries' | 'timeouts' | 'circuitBreakers',
+    read: (resource: OtherResource, name: string, value: unknown, at: (field: string, problem: string) => void) => T | undefined,
+  ): T | undefined => {
+    for (const name of defaultPolicyNames(kind)) {
       for (const resource of resiliencies) {
-        if (!isRecord(policiesOf(resource, 'retries')[name])) continue
-        const parsed = retryFrom(resource, name, reporter(resource))
-        if (parsed) {
-          result.retry = parsed
-          sources.push(`${resource.file} (Resiliency/${resource.name}, ${name})`)
-        }
-        break search
-      }
-    }
-  }
-  if (result.timeoutMs === undefined) {
-    search: for (const name of defaultPolicyNames('Timeout')) {
-      for (const resource of resiliencies) {
-        const value = policiesOf(resource, 'timeouts')[name]
+        const value = policiesOf(resource, section)[name]
         if (value === undefined) continue
-        const ms = timeoutFrom(value)
-        if (ms === undefined) reporter(resource)(`spec.policies.timeouts.${name}`, `expected a duration such as 5s or 500ms, got ${JSON.stringify(value)}`)
-        else {
-          result.timeoutMs = ms
-          sources.push(`${resource.file} (Resiliency/${resource.name}, ${name})`)
-        }
-        break search
+        const parsed = read(resource, name, value, reporter(resource))
+        if (parsed !== undefined) sources.push(`${resource.file} (Resiliency/${resource.name}, ${name})`)
+        return parsed
       }
     }
+    return undefined
   }
-  if (!namedBreaker) {
-    const name = defaultPolicyNames('CircuitBreaker').find((n) => resiliencies.some((r) => policiesOf(r, 'circuitBreakers')[n] !== undefined))
-    if (name) result.warnings.push(`Resiliency spec.policies.circuitBreakers.${name}: circuit breakers are not supported by the forwarder; ignored for pubsub ${pubsubName}`)
-  }
+  result.retry ??= fromDefaults('Retry', 'retries', (resource, name, value, at) =>
+    isRecord(value) ? retryFrom(resource, name, at) : (at(`spec.policies.retries.${name}`, 'expected a retry policy (policy, duration, maxInterval, maxRetries)'), undefined),
+  )
+  result.timeoutMs ??= fromDefaults('Timeout', 'timeouts', (_resource, name, value, at) => {
+    const ms = timeoutFrom(value)
+    if (ms === undefined) at(`spec.policies.timeouts.${name}`, `expected a duration such as 5s or 500ms, got ${JSON.stringify(value)}`)
+    return ms
+  })
+  result.circuitBreaker ??= fromDefaults('CircuitBreaker', 'circuitBreakers', (_resource, name, value, at) =>
+    isRecord(value)
+      ? parseBreakerPolicy(name, value, `spec.policies.circuitBreakers.${name}`, at)
+      : (at(`spec.policies.circuitBreakers.${name}`, 'expected a circuit breaker policy (maxRequests, interval, timeout, trip)'), undefined),
+  )
   if (problems.length > 0) throw new ResourceError(problems)
   if (sources.length > 0) result.source = [...new Set(sources)].join(', ')
   return result
+}
+
+/** gobreaker's and Dapr's defaults: 1 trial request, counts never cleared, open for 60 s. */
+const BREAKER_DEFAULT_TRIP = 'consecutiveFailures > 5'
+const BREAKER_DEFAULT_TIMEOUT_MS = 60_000
+
+function parseBreakerPolicy(
+  name: string,
+  policy: Record<string, unknown>,
+  field: string,
+  at: (field: string, problem: string) => void,
+): BreakerSettings | undefined {
+  let ok = true
+  const duration = (key: string, fallback: number): number => {
+    const value = policy[key]
+    if (value === undefined) return fallback
+    const ms = typeof value === 'string' ? parseGoDuration(value) : undefined
+    if (ms === undefined || ms < 0) {
+      at(`${field}.${key}`, `expected a duration such as 45s or 500ms, got ${JSON.stringify(value)}`)
+      ok = false
+      return fallback
+    }
+    return ms
+  }
+  let maxRequests = 1
+  if (policy.maxRequests !== undefined) {
+    const n = typeof policy.maxRequests === 'string' ? Number(policy.maxRequests.trim()) : policy.maxRequests
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) {
+      at(`${field}.maxRequests`, `expected an integer >= 0, got ${JSON.stringify(policy.maxRequests)}`)
+      ok = false
+    } else maxRequests = n
+  }
+  const intervalMs = duration('interval', 0)
+  const timeout = duration('timeout', BREAKER_DEFAULT_TIMEOUT_MS)
+  const trip = policy.trip === undefined ? BREAKER_DEFAULT_TRIP : policy.trip
+  if (typeof trip !== 'string' || trip.trim() === '') {
+    at(`${field}.trip`, `expected a CEL expression such as ${BREAKER_DEFAULT_TRIP}, got ${JSON.stringify(policy.trip)}`)
+    return undefined
+  }
+  const compiled = compileTrip(trip)
+  if (!compiled.ok) {
+    at(`${field}.trip`, `invalid CEL expression: ${compiled.error}`)
+    return undefined
+  }
+  if (!ok) return undefined
+  // gobreaker: a timeout of 0 means the default.
+  return { name, maxRequests, intervalMs, timeoutMs: timeout > 0 ? timeout : BREAKER_DEFAULT_TIMEOUT_MS, trip, shouldTrip: compiled.shouldTrip }
 }
 
 function parseRetryPolicy(

@@ -4,36 +4,17 @@
  * `true` wins, an empty match always matches. A non-bool result or an evaluation error (a
  * missing key without `has()`) is an error, not a "no match".
  */
-import { celEnv, isCelError, parse, plan, type CelInput } from '@bufbuild/cel'
+import type { CelInput } from '@bufbuild/cel'
+import { compilePredicate } from './cel.js'
 import type { CompiledRule } from './types.js'
 
-// One environment for every expression: plain CEL, as daprd's (dapr/pkg/expr) has no extra
-// functions. Identifiers other than `event` resolve at evaluation time and fail there, as
-// cel-go's auto-declared `dyn` variables do when unbound.
-const env = celEnv()
-
-/** A compiled CEL predicate, or the parse error's message (with its position). */
+/** A compiled route `match` over the variable `event`, or the parse error's message (with its position). */
 export function compileMatch(source: string): { ok: true; test: (event: Record<string, unknown>) => boolean | Error } | { ok: false; error: string } {
-  let program: (ctx?: Record<string, CelInput>) => unknown
-  try {
-    program = plan(env, parse(source))
-  } catch (error) {
-    return { ok: false, error: (error as Error).message }
-  }
-  const test = (event: Record<string, unknown>): boolean | Error => {
-    let result: unknown
-    try {
-      // The event is JSON-shaped (strings, numbers, bools, null, arrays, objects), which is
-      // what cel-es accepts as input; its typings cannot express "JSON", hence the cast.
-      result = program({ event: event as unknown as CelInput })
-    } catch (error) {
-      return error instanceof Error ? error : new Error(String(error))
-    }
-    if (isCelError(result)) return new Error(result.message)
-    if (typeof result !== 'boolean') return new Error(`expression ${JSON.stringify(source)} did not return a bool`)
-    return result
-  }
-  return { ok: true, test }
+  const compiled = compilePredicate(source)
+  if (!compiled.ok) return compiled
+  // The event is JSON-shaped (strings, numbers, bools, null, arrays, objects), which is what
+  // cel-es accepts as input; its typings cannot express "JSON", hence the cast.
+  return { ok: true, test: (event) => compiled.test({ event: event as unknown as CelInput }) }
 }
 
 export type RouteResult =

@@ -248,3 +248,60 @@ describe('Resiliency resources', () => {
     expect(warnings.join('')).toContain('Resiliency/theirs is scoped to [\\"billing\\"], not to this forwarder\'s app id \\"shop\\"')
   })
 })
+
+describe('Resiliency circuit breaker', () => {
+  it('opens after the trip, keeps attempts off the app while open, half-opens after the timeout and closes on success', async () => {
+    let healthy = false
+    const seen: number[] = []
+    const app = await startApp((req) => {
+      if (req.path === '/dapr/subscribe') return { status: 404 }
+      seen.push(Date.now())
+      return healthy ? {} : { status: 500 }
+    })
+    suite.defer(() => app.close())
+    const dir = await dirWith(sub('guarded', '  pubsubname: mqtt\n  topic: guarded/#\n  routes:\n    default: /guarded'))
+    await dir.write(
+      'resiliency.yaml',
+      [
+        'apiVersion: dapr.io/v1alpha1',
+        'kind: Resiliency',
+        'metadata:',
+        '  name: guard',
+        'spec:',
+        '  policies:',
+        '    retries:',
+        '      often: { policy: constant, duration: 20ms, maxRetries: -1 }',
+        '    circuitBreakers:',
+        '      appCB: { maxRequests: 1, timeout: 1s, trip: "consecutiveFailures >= 3" }',
+        '  targets:',
+        '    components:',
+        '      mqtt:',
+        '        inbound: { retry: often, circuitBreaker: appCB }',
+        '',
+      ].join('\n'),
+    )
+    const forwarder = await startForwarder({ resourcesPath: dir.dir, appUrl: app.url, port: 0, host: '127.0.0.1', logLevel: 'silent' })
+    suite.defer(() => forwarder.stop())
+    await forwarder.ready
+    const metric = async () => {
+      const text = await (await fetch(`http://127.0.0.1:${forwarder.healthPort}/metrics`)).text()
+      return /mqttfn_forwarder_circuit_state\{pubsub="mqtt"\} (\d)/.exec(text)?.[1]
+    }
+    expect(await metric()).toBe('0')
+    await publishAll(suite.publisher, [{ topic: 'guarded/1', payload: cloudEvent('g-1', {}, 'guarded/1') }])
+    await waitFor(() => seen.length >= 3, 5_000, 'three failed attempts')
+    expect(await metric()).toBe('2')
+    // Open for 1 s: retries every 20 ms are refused before they reach the app.
+    await new Promise((r) => setTimeout(r, 600))
+    expect(seen.length).toBe(3)
+    // Half-open: one trial, which fails and opens it again; then the app recovers.
+    await waitFor(() => seen.length >= 4, 5_000, 'the half-open trial')
+    expect(seen[3]! - seen[2]!).toBeGreaterThanOrEqual(900)
+    healthy = true
+    await waitFor(() => seen.length >= 5, 5_000, 'the next trial')
+    expect(seen[4]! - seen[3]!).toBeGreaterThanOrEqual(900)
+    await waitFor(async () => (await forwarder.metrics.total('delivered')) === 1, 5_000, 'the delivery')
+    expect(await metric()).toBe('0')
+    expect(seen.length).toBe(5)
+  })
+})

@@ -146,11 +146,35 @@ describe('inboundResiliency', () => {
     expect(r.source).toContain('DefaultTimeoutPolicy')
   })
 
-  it('a malformed default policy is an error naming its field; a default circuit breaker is a warning', () => {
+  it('a malformed default policy is an error naming its field', () => {
     const bad = resiliency({ policies: { timeouts: { DefaultComponentTimeoutPolicy: 'soon' } } })
     expect(() => inboundResiliency([bad], 'mqtt')).toThrow('res.yaml: document 1 (Resiliency/r): spec.policies.timeouts.DefaultComponentTimeoutPolicy: expected a duration')
-    const cb = inboundResiliency([resiliency({ policies: { circuitBreakers: { DefaultCircuitBreakerPolicy: { trip: 'consecutiveFailures > 5' } } } })], 'mqtt')
-    expect(cb.warnings).toEqual([expect.stringContaining('DefaultCircuitBreakerPolicy: circuit breakers are not supported')])
+  })
+
+  it('circuit breakers: the named policy, else the default ones; Dapr defaults for missing fields', () => {
+    const named = inboundResiliency(
+      [
+        resiliency({
+          policies: { circuitBreakers: { pubsubCB: { maxRequests: 2, interval: '8s', timeout: '45s', trip: 'consecutiveFailures > 8' }, DefaultCircuitBreakerPolicy: {} } },
+          targets: { components: { mqtt: { inbound: { circuitBreaker: 'pubsubCB' } } } },
+        }),
+      ],
+      'mqtt',
+    )
+    expect(named.circuitBreaker).toMatchObject({ name: 'pubsubCB', maxRequests: 2, intervalMs: 8000, timeoutMs: 45_000, trip: 'consecutiveFailures > 8' })
+    const fallback = inboundResiliency([resiliency({ policies: { circuitBreakers: { DefaultComponentInboundCircuitBreakerPolicy: {} } } })], 'mqtt')
+    expect(fallback.circuitBreaker).toMatchObject({ name: 'DefaultComponentInboundCircuitBreakerPolicy', maxRequests: 1, intervalMs: 0, timeoutMs: 60_000, trip: 'consecutiveFailures > 5' })
+    expect(inboundResiliency([resiliency({ policies: {} })], 'mqtt').circuitBreaker).toBeUndefined()
+  })
+
+  it('a circuit breaker with a bad trip, count or duration is an error naming the field', () => {
+    const cb = (policy: unknown) => resiliency({ policies: { circuitBreakers: { cb: policy } }, targets: { components: { mqtt: { inbound: { circuitBreaker: 'cb' } } } } })
+    expect(() => inboundResiliency([cb({ trip: 'consecutiveFailures >' })], 'mqtt')).toThrow('spec.policies.circuitBreakers.cb.trip: invalid CEL expression')
+    expect(() => inboundResiliency([cb({ maxRequests: -1 })], 'mqtt')).toThrow('spec.policies.circuitBreakers.cb.maxRequests: expected an integer >= 0')
+    expect(() => inboundResiliency([cb({ timeout: 'later' })], 'mqtt')).toThrow('spec.policies.circuitBreakers.cb.timeout: expected a duration')
+    expect(() => inboundResiliency([resiliency({ targets: { components: { mqtt: { inbound: { circuitBreaker: 'none' } } } } })], 'mqtt')).toThrow(
+      'spec.targets.components.mqtt.inbound.circuitBreaker: no circuit breaker policy "none"',
+    )
   })
 
   it('names file and field of a missing or malformed policy', () => {
