@@ -83,6 +83,39 @@ export interface Forwarder {
  * naming file and field), starts the health server, then subscribes. Resolves once started;
  * `ready` says when the broker side is up.
  */
+/**
+ * What start-up refuses, without connecting anywhere: every YAML Subscription compiles (CEL,
+ * routes, targets, pubsub names) and every Resiliency policy that applies reads. Throws
+ * ResourceError naming file and field; returns each pubsub's inbound policies. `mqtt-fn
+ * validate` runs it too.
+ */
+export function checkForwarding(
+  resources: LoadedResources,
+  context: { targets: TargetRegistry; appId?: string; warn: (message: string) => void },
+): { resiliency: Map<string, InboundResiliency> } {
+  // YAML first: its problems are reported without waiting for the app.
+  compileSubscriptions(resources.subscriptions.map(specFromResource), {
+    resources,
+    targets: context.targets,
+    ...(context.appId ? { appId: context.appId } : {}),
+    warn: () => {},
+  })
+  const resiliency = new Map<string, InboundResiliency>()
+  // A Resiliency resource applies only to the app ids in its scopes, as in daprd.
+  const appId = context.appId ?? ''
+  const applicable = resources.others.filter((r) => {
+    if (r.kind !== 'Resiliency' || inScope(r.scopes ?? [], appId)) return true
+    context.warn(`${r.file}: Resiliency/${r.name} is scoped to ${JSON.stringify(r.scopes)}, not to this app id ${JSON.stringify(appId)} (--app-id): not applied`)
+    return false
+  })
+  for (const pubsub of resources.pubsubs) {
+    const found = inboundResiliency(applicable, pubsub.name)
+    for (const warning of found.warnings) context.warn(warning)
+    resiliency.set(pubsub.name, found)
+  }
+  return { resiliency }
+}
+
 export async function startForwarder(options: ForwarderOptions = {}): Promise<Forwarder> {
   const logger = options.logger ?? createLogger(options.logLevel ?? 'info')
   const env = options.env ?? process.env
@@ -98,23 +131,7 @@ export async function startForwarder(options: ForwarderOptions = {}): Promise<Fo
     ...(options.appId ? { appId: options.appId } : {}),
     warn: (message: string) => logger.warn(message),
   }
-  // YAML first: its problems are reported without waiting for the app.
-  const yamlSpecs = resources.subscriptions.map(specFromResource)
-  compileSubscriptions(yamlSpecs, { ...compileContext, warn: () => {} })
-
-  const resiliency = new Map<string, InboundResiliency>()
-  // A Resiliency resource applies only to the app ids in its scopes, as in daprd.
-  const appId = options.appId ?? ''
-  const applicable = resources.others.filter((r) => {
-    if (r.kind !== 'Resiliency' || inScope(r.scopes ?? [], appId)) return true
-    logger.warn(`${r.file}: Resiliency/${r.name} is scoped to ${JSON.stringify(r.scopes)}, not to this forwarder's app id ${JSON.stringify(appId)} (--app-id): not applied`)
-    return false
-  })
-  for (const pubsub of resources.pubsubs) {
-    const found = inboundResiliency(applicable, pubsub.name)
-    for (const warning of found.warnings) logger.warn(warning)
-    resiliency.set(pubsub.name, found)
-  }
+  const { resiliency } = checkForwarding(resources, { targets, ...(options.appId ? { appId: options.appId } : {}), warn: (message) => logger.warn(message) })
 
   let health: HealthServer | undefined
   let subscriber: Subscriber | undefined
@@ -132,7 +149,7 @@ export async function startForwarder(options: ForwarderOptions = {}): Promise<Fo
         onWarning: (message) => logger.warn(message),
       })
     }
-    subscriptions = compileSubscriptions([...yamlSpecs, ...appSpecs], compileContext)
+    subscriptions = compileSubscriptions([...resources.subscriptions.map(specFromResource), ...appSpecs], compileContext)
     const problems: string[] = []
     for (const { route, check } of targets.checks()) {
       try {

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -61,6 +61,50 @@ describe('mqtt-fn CLI (core commands, as a user runs them)', () => {
         ]),
       )
       expect(r.stderr + r.stdout).not.toContain('s3cr3t-pw')
+    } finally {
+      await rm(bad, { recursive: true, force: true })
+    }
+  })
+
+  it('validate: also checks what the forwarder refuses at start (CEL, routes, Resiliency), naming file and field', async () => {
+    const bad = await mkdtemp(path.join(tmpdir(), 'mqtt-fn-cli-fwd-'))
+    try {
+      await writeFile(path.join(bad, 'pubsub.yaml'), component(broker.url))
+      await writeFile(
+        path.join(bad, 'subs.yaml'),
+        [
+          'apiVersion: dapr.io/v2alpha1',
+          'kind: Subscription',
+          'metadata:',
+          '  name: orders',
+          'spec:',
+          '  pubsubname: pubsub',
+          '  topic: orders/#',
+          '  routes:',
+          '    rules:',
+          '      - match: event.type ==',
+          '        path: /a',
+          '    default: ftp:somewhere',
+          '',
+        ].join('\n'),
+      )
+      await writeFile(
+        path.join(bad, 'resiliency.yaml'),
+        'apiVersion: dapr.io/v1alpha1\nkind: Resiliency\nmetadata:\n  name: r\nspec:\n  policies:\n    circuitBreakers:\n      DefaultCircuitBreakerPolicy: { trip: "consecutiveFailures >" }\n',
+      )
+      const r = await runCli(['validate', '--resources-path', bad])
+      expect(r.code).toBe(1)
+      expect(r.stderr).toMatch(/subs\.yaml: document 1 \(Subscription\/orders\): spec\.routes\.rules\[0\]\.match: invalid CEL expression/)
+      expect(r.stderr).toMatch(/unknown target scheme "ftp:"/)
+      // Fixed routes, a good breaker: path routes resolve without --app-url.
+      await writeFile(path.join(bad, 'subs.yaml'), (await readFile(path.join(bad, 'subs.yaml'), 'utf8')).replace('event.type ==', 'event.type == "x"').replace('ftp:somewhere', '/b'))
+      expect((await runCli(['validate', '--resources-path', bad])).stderr).toMatch(
+        /resiliency\.yaml: document 1 \(Resiliency\/r\): spec\.policies\.circuitBreakers\.DefaultCircuitBreakerPolicy\.trip: invalid CEL expression/,
+      )
+      await writeFile(path.join(bad, 'resiliency.yaml'), (await readFile(path.join(bad, 'resiliency.yaml'), 'utf8')).replace('consecutiveFailures >"', 'consecutiveFailures > 3"'))
+      const ok = await runCli(['validate', '--resources-path', bad])
+      expect(ok.stderr).toBe('')
+      expect(ok.code).toBe(0)
     } finally {
       await rm(bad, { recursive: true, force: true })
     }

@@ -245,7 +245,7 @@ describe('Resiliency resources', () => {
     await publishAll(suite.publisher, [{ topic: 'flaky/1', payload: cloudEvent('f-1', {}, 'flaky/1') }])
     await waitFor(() => dead.messages.length === 1, 10_000, 'the dead letter')
     expect(attempts.get('f-1')).toBe(3)
-    expect(warnings.join('')).toContain('Resiliency/theirs is scoped to [\\"billing\\"], not to this forwarder\'s app id \\"shop\\"')
+    expect(warnings.join('')).toContain('Resiliency/theirs is scoped to [\\"billing\\"], not to this app id \\"shop\\"')
   })
 })
 
