@@ -147,6 +147,11 @@ export function inboundResiliency(resources: readonly OtherResource[], pubsubNam
     if (policy.policy === 'exponential' && policy.duration !== undefined) {
       result.warnings.push(`${resource.file}: spec.policies.retries.${name}.duration is ignored by an exponential policy (as in Dapr)`)
     }
+    for (const key of ['matching', 'matches']) {
+      if (policy[key] !== undefined) {
+        result.warnings.push(`${resource.file}: spec.policies.retries.${name}.${key} (retry only some status codes) is not supported by the forwarder: every failed attempt is retried`)
+      }
+    }
     return parsed
   }
   const timeoutFrom = (value: unknown): number | undefined => {

@@ -109,6 +109,15 @@ describe('inboundResiliency', () => {
     expect(r.retry).toMatchObject({ initialIntervalMs: 5000, maxRetries: -1 })
   })
 
+  it('says that retry `matching` is not supported rather than ignoring it silently', () => {
+    const r = inboundResiliency(
+      [resiliency({ policies: { retries: { DefaultRetryPolicy: { policy: 'constant', duration: '1s', matching: { httpStatusCodes: '429,500-599' } } } } })],
+      'mqtt',
+    )
+    expect(r.retry).toMatchObject({ initialIntervalMs: 1000 })
+    expect(r.warnings).toEqual([expect.stringContaining('spec.policies.retries.DefaultRetryPolicy.matching (retry only some status codes) is not supported')])
+  })
+
   it('nothing for a pubsub no Resiliency targets', () => {
     expect(inboundResiliency([resiliency({ targets: { components: { other: {} } } })], 'mqtt').retry).toBeUndefined()
   })
