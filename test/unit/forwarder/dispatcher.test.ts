@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import type { IncomingMessage } from '../../../src/core/pubsub/types.js'
+import { CircuitBreaker, compileTrip } from '../../../src/forwarder/breaker.js'
 import { Dispatcher } from '../../../src/forwarder/dispatcher.js'
 import { createLogger } from '../../../src/forwarder/logger.js'
 import { ForwarderMetrics } from '../../../src/forwarder/metrics.js'
@@ -270,5 +271,47 @@ describe('dispatcher: bulk', () => {
     // An empty 2xx body is not a bulk answer: every entry is retried, then left unacked.
     await waitFor(() => target.requests.length === 3)
     expect(m.acked()).toBe(0)
+  })
+})
+
+describe('dispatcher: circuit breaker', () => {
+  it("counts single and bulk answers on the pubsub's breaker; once open, neither reaches the target until it half-opens", async () => {
+    const compiled = compileTrip('consecutiveFailures >= 2')
+    if (!compiled.ok) throw new Error(compiled.error)
+    let now = 0
+    const breaker = new CircuitBreaker({ name: 'cb', maxRequests: 1, intervalMs: 0, timeoutMs: 1_000, trip: 'consecutiveFailures >= 2', shouldTrip: compiled.shouldTrip }, undefined, () => now)
+    const dispatcher = new Dispatcher({
+      logger: createLogger('silent'),
+      metrics: new ForwarderMetrics(),
+      concurrency: 4,
+      publisher: () => ({ publish: async () => {} }),
+      retryPolicy: () => ({ ...fast, maxRetries: 0 }),
+      requestTimeoutMs: () => 1000,
+      breaker: (pubsub) => (pubsub === 'mqtt' ? breaker : undefined),
+    })
+    let healthy = false
+    const target = scripted(() => (healthy ? ok() : { ok: true, status: 503, body: '' }))
+    const single = subscription(target)
+    const bulk = subscription(target, { id: 'b', bulk: { maxMessagesCount: 1, maxAwaitDurationMs: 1000 } })
+    const first = [message(cloudEvent('1', {})), message(cloudEvent('2', {}))]
+    dispatcher.accept(single, first[0]!)
+    dispatcher.accept(bulk, first[1]!)
+    await waitFor(() => first.every((m) => m.released() === 1))
+    expect(breaker.state).toBe('open')
+    expect(target.requests).toHaveLength(2)
+    // Open: refused before the target, for single and bulk alike.
+    const refused = [message(cloudEvent('3', {})), message(cloudEvent('4', {}))]
+    dispatcher.accept(single, refused[0]!)
+    dispatcher.accept(bulk, refused[1]!)
+    await waitFor(() => refused.every((m) => m.released() === 1))
+    expect(target.requests).toHaveLength(2)
+    // Half-open after the timeout: one trial gets through, succeeds, and closes it.
+    now += 1_000
+    healthy = true
+    const later = message(cloudEvent('5', {}))
+    dispatcher.accept(single, later)
+    await waitFor(() => later.acked() === 1)
+    expect(target.requests).toHaveLength(3)
+    expect(breaker.state).toBe('closed')
   })
 })
