@@ -73,7 +73,10 @@ interface SubscriptionMetrics {
 
 export class Dispatcher {
   readonly #options: DispatcherOptions
-  /** Deliveries holding a slot. */
+  /**
+   * Deliveries holding a slot. Not `#running.size`: a slot is taken before the delivery's
+   * promise exists, so that anything its first synchronous steps set off cannot take it too.
+   */
   #active = 0
   /** Deliveries waiting for a slot, oldest first (at most the client's un-acked cap). */
   readonly #waiting: (() => void)[] = []
