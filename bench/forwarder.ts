@@ -769,7 +769,7 @@ export async function benchForwarder(): Promise<string[]> {
     )
     const flood = `throughput, QoS 1, ${PAYLOAD_BYTES} B, ${MESSAGES} msgs published at full speed (window ${WINDOW}) while received; first publish -> last delivery:`
     if (SECTIONS.has('flood')) lines.push(...(await section('throughput (flood)', () => throughput(b, { kind: 'flood' }, flood))))
-    const backlog = `throughput, QoS 1, ${PAYLOAD_BYTES} B, backlog of ${MESSAGES} msgs queued on a persistent session, drained on connect; first -> last delivery:`
+    const backlog = `throughput, QoS 1, ${PAYLOAD_BYTES} B, backlog of ${MESSAGES} msgs queued on a persistent session, drained on connect; first -> last delivery (receiver CPU includes its start-up: connect, subscribe, metrics registry):`
     if (SECTIONS.has('backlog')) lines.push(...(await section('throughput (backlog)', () => throughput(b, { kind: 'backlog' }, backlog))))
     if (SECTIONS.has('slow')) {
       lines.push(`app answering after ${SLOW_DELAY_MS} ms, ${SLOW_MESSAGES} msgs published at full speed:`)
