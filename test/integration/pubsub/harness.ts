@@ -147,19 +147,7 @@ export class Inbox {
 
 export function waitForState(client: PubsubClient, state: ConnectionState, timeoutMs = 5000): Promise<void> {
   if (client.state === state) return Promise.resolve()
-  return new Promise((resolve, reject) => {
-    const on = (s: ConnectionState) => {
-      if (s !== state) return
-      clearTimeout(timer)
-      client.off('state', on)
-      resolve()
-    }
-    const timer = setTimeout(() => {
-      client.off('state', on)
-      reject(new Error(`client did not reach state ${state} within ${timeoutMs} ms (now ${client.state})`))
-    }, timeoutMs)
-    client.on('state', on)
-  })
+  return nextState(client, state, timeoutMs)
 }
 
 /** Resolves with the next state change to `state` (not the current one). */
