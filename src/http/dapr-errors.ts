@@ -154,8 +154,9 @@ export function bodyTooLarge(limit: number): ApiResponse {
 }
 
 /**
- * mqtt-fn: a topic MQTT cannot carry (wildcards, NUL, not UTF-8, too long). daprd passes it to
- * the broker, which drops the connection; the code is daprd's `messages.ErrMalformedRequest` tag.
+ * mqtt-fn: a topic MQTT or the broker cannot carry (wildcards, control characters, noncharacters,
+ * not UTF-8, too long, too deep; `publishTopicProblem`). daprd passes it to the broker, which
+ * drops the connection; the code is daprd's `messages.ErrMalformedRequest` tag.
  */
 export function malformedRequest(message: string): ApiResponse {
   return apiError(400, 'ERR_MALFORMED_REQUEST', message)

@@ -1,5 +1,6 @@
 export {
   MAX_TOPIC_BYTES,
+  MAX_TOPIC_SEPARATORS,
   filterProblem,
   parseSharedFilter,
   publishTopicProblem,

@@ -33,6 +33,28 @@ describe('validatePublishTopic', () => {
     for (const [t, msg] of cases) expect(problem(() => validatePublishTopic(t))).toBe(msg)
   })
 
+  it('refuses what Mosquitto disconnects for: control characters, noncharacters (MQTT 1.5.4), more than 200 "/" (issue 17)', () => {
+    const cases: Array<[string, string]> = [
+      ['a\nb', 'topic "a\\nb": must not contain the control character U+000A (at index 1)'],
+      ['\r\nx', 'topic "\\r\\nx": must not contain the control character U+000D (at index 0)'],
+      ['a\u0001', 'topic "a\\u0001": must not contain the control character U+0001 (at index 1)'],
+      ['a/\u001f', 'topic "a/\\u001f": must not contain the control character U+001F (at index 2)'],
+      ['a\u007f', 'topic "a\u007f": must not contain the control character U+007F (at index 1)'],
+      ['a\u0085', 'topic "a\u0085": must not contain the control character U+0085 (at index 1)'],
+      ['a\u009f', 'topic "a\u009f": must not contain the control character U+009F (at index 1)'],
+      ['a\ufdd0', 'topic "a\ufdd0": must not contain the Unicode noncharacter U+FDD0 (at index 1)'],
+      ['a\ufffe', 'topic "a\ufffe": must not contain the Unicode noncharacter U+FFFE (at index 1)'],
+      ['😀\u{1ffff}', 'topic "😀\u{1ffff}": must not contain the Unicode noncharacter U+1FFFF (at index 2)'],
+      ['a\u{10fffe}', 'topic "a\u{10fffe}": must not contain the Unicode noncharacter U+10FFFE (at index 1)'],
+      ['a/'.repeat(201) + 'z', `topic ${JSON.stringify('a/'.repeat(201) + 'z')}: has 201 "/" separators; Mosquitto disconnects a client that publishes to more than 200`],
+    ]
+    for (const [t, msg] of cases) expect(problem(() => validatePublishTopic(t))).toBe(msg)
+    // Neighbours of the refused ranges stay valid.
+    for (const t of ['a\u0020b', 'a~b', 'a\u00a0b', 'a\ufdcf\ufdf0\ufffd', '\u{1fffd}', '\u{10fffd}', 'a/'.repeat(200) + 'z']) {
+      expect(problem(() => validatePublishTopic(t)), JSON.stringify(t).slice(0, 30)).toBeUndefined()
+    }
+  })
+
   it('limits the UTF-8 length, not the UTF-16 length', () => {
     expect(problem(() => validatePublishTopic('x'.repeat(65536)))).toMatch(/is 65536 bytes long in UTF-8; MQTT allows at most 65535$/)
     // 32768 two-byte characters are 65536 bytes.
@@ -87,6 +109,13 @@ describe('validateFilter', () => {
       ['a/\ud800', 'is not valid UTF-8 (unpaired surrogate U+D800 at index 2)'],
     ]
     for (const [f, msg] of cases) expect(problem(() => validateFilter(f)), f).toBe(`topic ${JSON.stringify(f)}: ${msg}`)
+  })
+
+  it('refuses control characters and noncharacters too; the depth stays unlimited', () => {
+    expect(problem(() => validateFilter('a/\n/#'))).toBe('topic "a/\\n/#": must not contain the control character U+000A (at index 2)')
+    expect(problem(() => validateFilter('$share/g\u0085/a'))).toMatch(/control character U\+0085/)
+    expect(problem(() => validateFilter('a/\uffff'))).toMatch(/noncharacter U\+FFFF/)
+    expect(problem(() => validateFilter('a/'.repeat(300) + '#'))).toBeUndefined()
   })
 
   it('limits the UTF-8 length', () => {
