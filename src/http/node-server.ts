@@ -16,7 +16,20 @@ export interface HttpServerOptions {
   maxBodyBytes?: number
   /** Idle keep-alive connections are kept this long, ms. Default 65 s (above common client pools' idle times). */
   keepAliveTimeoutMs?: number
+  /**
+   * Largest request head (request line and headers), in bytes; Node answers a larger one with
+   * a bare 431. Default MAX_REQUEST_HEAD_BYTES.
+   */
+  maxHeadBytes?: number
 }
+
+/**
+ * The default request head limit: 256 KiB instead of Node's 16 KiB, so that a topic of the
+ * MQTT maximum (65,535 bytes, up to 196,605 characters percent-encoded) reaches the router and
+ * gets its documented answer (204, or 400 ERR_MALFORMED_REQUEST above the maximum), with
+ * room left for the query and the other headers.
+ */
+export const MAX_REQUEST_HEAD_BYTES = 256 * 1024
 
 export interface HttpServer {
   port: number
@@ -38,7 +51,8 @@ export async function startHttpServer(handler: ApiHandler, options: HttpServerOp
   const handlerLimit = (handler as Partial<{ maxBodyBytes: number }>).maxBodyBytes
   const maxBodyBytes = options.maxBodyBytes ?? (typeof handlerLimit === 'number' ? handlerLimit : DEFAULT_MAX_BODY_BYTES)
 
-  const server = http.createServer({ keepAlive: true, noDelay: true }, (req, res) => {
+  const maxHeaderSize = options.maxHeadBytes ?? MAX_REQUEST_HEAD_BYTES
+  const server = http.createServer({ keepAlive: true, noDelay: true, maxHeaderSize }, (req, res) => {
     void serve(handler, req, res, maxBodyBytes)
   })
   server.keepAliveTimeout = options.keepAliveTimeoutMs ?? 65_000

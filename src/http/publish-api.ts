@@ -18,7 +18,7 @@ import {
 } from './options.js'
 import { metadataFromQuery, rawPayloadFlag, retainFlag } from './request-metadata.js'
 import { emptyResponse, jsonResponse } from './responses.js'
-import { isExcludedFromApiToken, matchRoute, queryUnescape, UnescapeError, type RouteMatch } from './router.js'
+import { isExcludedFromApiToken, matchRoute, pathUnescape, UnescapeError, type RouteMatch } from './router.js'
 import { componentVisible, isPublishAllowed } from './topic-access.js'
 import type { ApiRequest, ApiResponse } from './types.js'
 
@@ -152,7 +152,10 @@ class PublishApi {
     return jsonResponse(200, body)
   }
 
-  /** daprd `validateAndGetPubsubAndTopic`, after chi's parameter unescaping. */
+  /**
+   * daprd `validateAndGetPubsubAndTopic`, with the parameters decoded by Go's `url.PathUnescape`
+   * where daprd uses `url.QueryUnescape` (router.ts says why).
+   */
   private resolveTarget(request: ApiRequest, match: RouteMatch): ResolvedTarget | ApiResponse {
     const requestMetadata = metadataFromQuery(request.query)
     let name: string
@@ -160,11 +163,11 @@ class PublishApi {
     let topicIsUtf8 = true
     let param = 'pubsubname'
     try {
-      name = queryUnescape(match.rawPubsub ?? '')
+      name = pathUnescape(match.rawPubsub ?? '')
       param = '*'
-      const strict = queryUnescape(match.rawTopic ?? '', true)
+      const strict = pathUnescape(match.rawTopic ?? '', true)
       topicIsUtf8 = strict !== null
-      topic = strict ?? queryUnescape(match.rawTopic ?? '')
+      topic = strict ?? pathUnescape(match.rawTopic ?? '')
     } catch (err) {
       if (err instanceof UnescapeError) {
         return daprErrors.malformedRequest(`failed to unescape request parameter ${JSON.stringify(param)}. Error: ${err.message}`)
@@ -179,8 +182,10 @@ class PublishApi {
   }
 
   /**
-   * mqtt-fn: what daprd would hand to the broker but MQTT forbids (wildcards, NUL, not UTF-8,
-   * longer than 65535 bytes) is 400 ERR_MALFORMED_REQUEST instead of a broker disconnect.
+   * mqtt-fn: what daprd would hand to the broker but MQTT or the broker forbids (wildcards, NUL
+   * and other control characters, noncharacters, not UTF-8, longer than 65535 bytes, more than
+   * 200 `/`) is 400 ERR_MALFORMED_REQUEST before anything is published, instead of a broker
+   * disconnect that fails every other publish on the shared connection.
    */
   private topicProblem(target: ResolvedTarget): ApiResponse | undefined {
     if (!target.topicIsUtf8) {

@@ -1,8 +1,16 @@
 /**
- * daprd's routing of the publish API (dapr/dapr pkg/api/http/server.go, middlewares.go):
- * chi routes on `path.Clean(EscapedPath)` (CleanPathMiddleware), so `//`, `.`, `..` and a
- * trailing `/` are resolved before matching; route parameters are then decoded with Go's
- * `url.QueryUnescape` (unescapeRequestParametersHandler), so `%2F` becomes `/` and `+` a space.
+ * The routing of the publish API. daprd (dapr/dapr pkg/api/http/server.go, middlewares.go)
+ * routes on `path.Clean(EscapedPath)` (CleanPathMiddleware) and decodes route parameters with
+ * `url.QueryUnescape` (unescapeRequestParametersHandler), which turns `a//b`, `/lead` and
+ * `trail/` into `a/b`, `lead` and `trail` and `+` into a space: different MQTT topics from the
+ * ones the path names. mqtt-fn, on purpose:
+ * - reads the topic of a publish route from the raw path: everything after the `/` that ends
+ *   the pubsub segment, empty levels, leading and trailing `/`, `.` and `..` levels kept;
+ * - decodes the pubsub name and the topic with Go's `url.PathUnescape` (`%XX` only; `+` stays
+ *   `+`, so it is the wildcard 400), as the README says;
+ * - cleans the route part before the topic as daprd does: empty and `.` segments there are
+ *   skipped, and a path with `..` before the pubsub name is routed on `path.Clean` as a whole.
+ * Routes without a topic (healthz, metadata) are matched on `path.Clean` as in daprd.
  */
 
 export type RouteName = 'publish' | 'bulkPublish' | 'healthz' | 'healthzOutbound' | 'metadata'
@@ -11,7 +19,7 @@ export interface RouteMatch {
   name: RouteName
   /** Methods the route accepts. */
   methods: readonly string[]
-  /** Still percent-encoded; decode with `queryUnescape`. Publish routes only. */
+  /** Still percent-encoded; decode with `pathUnescape`. Publish routes only. */
   rawPubsub?: string
   rawTopic?: string
 }
@@ -52,10 +60,11 @@ function hexValue(code: number): number {
 const utf8Encoder = new TextEncoder()
 
 /**
- * Go's `url.QueryUnescape` to bytes: `%XX` decoded, `+` is a space, a bad escape throws with
- * Go's text (`invalid URL escape "%zz"`). Characters outside ASCII are taken as UTF-8.
+ * Go's `url.QueryUnescape` (`plusIsSpace`) or `url.PathUnescape` to bytes: `%XX` decoded, a
+ * bad escape throws with Go's text (`invalid URL escape "%zz"`). Characters outside ASCII are
+ * taken as UTF-8.
  */
-export function queryUnescapeBytes(s: string): Buffer {
+function unescapeBytes(s: string, plusIsSpace: boolean): Buffer {
   const bytes: number[] = []
   for (let i = 0; i < s.length; i++) {
     const code = s.charCodeAt(i)
@@ -67,7 +76,7 @@ export function queryUnescapeBytes(s: string): Buffer {
       }
       bytes.push(hi * 16 + lo)
       i += 2
-    } else if (code === 0x2b /* + */) {
+    } else if (code === 0x2b /* + */ && plusIsSpace) {
       bytes.push(0x20)
     } else if (code < 0x80) {
       bytes.push(code)
@@ -82,20 +91,40 @@ export function queryUnescapeBytes(s: string): Buffer {
   return Buffer.from(bytes)
 }
 
+/** Go's `url.QueryUnescape` to bytes: `+` is a space. */
+export function queryUnescapeBytes(s: string): Buffer {
+  return unescapeBytes(s, true)
+}
+
+/** Go's `url.PathUnescape` to bytes: only `%XX` is decoded, `+` stays `+`. */
+export function pathUnescapeBytes(s: string): Buffer {
+  return unescapeBytes(s, false)
+}
+
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
 const lenientUtf8 = new TextDecoder('utf-8')
 
-/** `queryUnescapeBytes` as text; `null` when the bytes are not UTF-8 (`strict`) . */
-export function queryUnescape(s: string, strict: true): string | null
-export function queryUnescape(s: string, strict?: false): string
-export function queryUnescape(s: string, strict = false): string | null {
-  const bytes = queryUnescapeBytes(s)
+function decodeText(bytes: Buffer, strict: boolean): string | null {
   if (!strict) return lenientUtf8.decode(bytes)
   try {
     return strictUtf8.decode(bytes)
   } catch {
     return null
   }
+}
+
+/** `queryUnescapeBytes` as text; `null` when the bytes are not UTF-8 (`strict`) . */
+export function queryUnescape(s: string, strict: true): string | null
+export function queryUnescape(s: string, strict?: false): string
+export function queryUnescape(s: string, strict = false): string | null {
+  return decodeText(queryUnescapeBytes(s), strict)
+}
+
+/** `pathUnescapeBytes` as text; `null` when the bytes are not UTF-8 (`strict`). */
+export function pathUnescape(s: string, strict: true): string | null
+export function pathUnescape(s: string, strict?: false): string
+export function pathUnescape(s: string, strict = false): string | null {
+  return decodeText(pathUnescapeBytes(s), strict)
 }
 
 /**
@@ -105,7 +134,14 @@ export function queryUnescape(s: string, strict = false): string | null {
  * so only when such a component exists, and otherwise reports the bulk request's empty topic.
  */
 export function matchRoute(rawPath: string, bulkPubsubExists: (name: string) => boolean): RouteMatch | undefined {
-  const cleaned = goPathClean(rawPath.startsWith('/') ? rawPath : '/' + rawPath)
+  const rooted = rawPath.startsWith('/') ? rawPath : '/' + rawPath
+  const raw = matchPublishRaw(rooted, bulkPubsubExists)
+  if (raw !== DOT_DOT && raw !== undefined) return raw
+  return matchCleaned(goPathClean(rooted), bulkPubsubExists)
+}
+
+/** daprd's routing: on the cleaned path, the topic joined from the segments left. */
+function matchCleaned(cleaned: string, bulkPubsubExists: (name: string) => boolean): RouteMatch | undefined {
   const segments = cleaned.split('/').slice(1)
   const [version, group, ...rest] = segments
   if (version === 'v1.0') {
@@ -114,22 +150,91 @@ export function matchRoute(rawPath: string, bulkPubsubExists: (name: string) => 
     if (group === 'metadata' && rest.length === 0) return { name: 'metadata', methods: GET }
     if (group === 'publish') {
       if (rest[0] === 'bulk' && rest.length >= 2 && !(rest.length === 2 && bulkPubsubExists('bulk'))) {
-        return bulk(rest.slice(1))
+        return bulk(rest[1] ?? '', rest.slice(2).join('/'))
       }
-      return {
-        name: 'publish',
-        methods: PUBLISH_METHODS,
-        rawPubsub: rest[0] ?? '',
-        rawTopic: rest.slice(1).join('/'),
-      }
+      return publish(rest[0] ?? '', rest.slice(1).join('/'))
     }
   }
-  if (version === 'v1.0-alpha1' && group === 'publish' && rest[0] === 'bulk') return bulk(rest.slice(1))
+  if (version === 'v1.0-alpha1' && group === 'publish' && rest[0] === 'bulk') return bulk(rest[1] ?? '', rest.slice(2).join('/'))
   return undefined
 }
 
-function bulk(rest: string[]): RouteMatch {
-  return { name: 'bulkPublish', methods: PUBLISH_METHODS, rawPubsub: rest[0] ?? '', rawTopic: rest.slice(1).join('/') }
+const DOT_DOT = Symbol('dot-dot before the pubsub name')
+
+interface Segment {
+  text: string
+  /** Index just past the segment: the `/` that ends it, or the path's length. */
+  end: number
+}
+
+/**
+ * The next route segment from `from` on, skipping empty and `.` segments as `path.Clean`
+ * would; undefined at the end of the path.
+ */
+function nextSegment(path: string, from: number): Segment | undefined {
+  let pos = from
+  for (;;) {
+    while (pos < path.length && path.charCodeAt(pos) === 0x2f /* / */) pos++
+    if (pos >= path.length) return undefined
+    const slash = path.indexOf('/', pos)
+    const end = slash < 0 ? path.length : slash
+    const text = path.slice(pos, end)
+    if (text !== '.') return { text, end }
+    pos = end
+  }
+}
+
+/** The raw topic after a segment: everything past the `/` that ends it. */
+function topicAfter(path: string, segment: Segment): string {
+  return segment.end < path.length ? path.slice(segment.end + 1) : ''
+}
+
+/**
+ * A publish or bulk publish route read from the raw path, its topic exactly as written;
+ * undefined when the path is no publish route, DOT_DOT when a `..` comes before the pubsub name.
+ */
+function matchPublishRaw(path: string, bulkPubsubExists: (name: string) => boolean): RouteMatch | undefined | typeof DOT_DOT {
+  const segments: Segment[] = []
+  const take = (): Segment | undefined | typeof DOT_DOT => {
+    const s = nextSegment(path, segments.length === 0 ? 0 : segments[segments.length - 1]!.end)
+    if (s === undefined) return undefined
+    if (s.text === '..') return DOT_DOT
+    segments.push(s)
+    return s
+  }
+  const version = take()
+  if (version === undefined || version === DOT_DOT) return version
+  if (version.text !== 'v1.0' && version.text !== 'v1.0-alpha1') return undefined
+  const group = take()
+  if (group === undefined || group === DOT_DOT) return group
+  if (group.text !== 'publish') return undefined
+  const first = take()
+  if (first === DOT_DOT) return DOT_DOT
+  if (version.text === 'v1.0-alpha1') {
+    if (first === undefined || first.text !== 'bulk') return undefined
+    const pubsub = take()
+    if (pubsub === DOT_DOT) return DOT_DOT
+    return pubsub === undefined ? bulk('', '') : bulk(pubsub.text, topicAfter(path, pubsub))
+  }
+  if (first === undefined) return publish('', '')
+  if (first.text === 'bulk') {
+    const pubsub = take()
+    if (pubsub === DOT_DOT) return DOT_DOT
+    if (pubsub !== undefined) {
+      const topic = topicAfter(path, pubsub)
+      // chi backtracks to the publish route when the bulk one lacks its topic.
+      if (topic !== '' || !bulkPubsubExists('bulk')) return bulk(pubsub.text, topic)
+    }
+  }
+  return publish(first.text, topicAfter(path, first))
+}
+
+function publish(rawPubsub: string, rawTopic: string): RouteMatch {
+  return { name: 'publish', methods: PUBLISH_METHODS, rawPubsub, rawTopic }
+}
+
+function bulk(rawPubsub: string, rawTopic: string): RouteMatch {
+  return { name: 'bulkPublish', methods: PUBLISH_METHODS, rawPubsub, rawTopic }
 }
 
 /**

@@ -55,6 +55,7 @@ const segmentToken = fc.oneof(
   fc.constantFrom(
     'v1.0', 'v1.0-alpha1', 'publish', 'bulk', 'healthz', 'outbound', 'metadata', 'pubsub', 'guarded', 'a', 'b', 'c',
     '', '.', '..', '+', '#', '%2B', '%23', '%2F', '%2f', '%00', '%zz', '%', '%F', '%FF', '%C3%A9', 'a+b', '$SYS', 'é', '%20',
+    '%0A', '%0D%0A', '%01', '%7F', '%C2%85', '%EF%BF%BE',
   ),
   fc.string({ maxLength: 8 }),
   fc.string({ unit: 'grapheme', maxLength: 4 }),
@@ -189,7 +190,7 @@ function checkResponse(req: ApiRequest, res: ApiResponse): void {
 function checkPublished(published: Published[]): void {
   for (const p of published) {
     expect(p.topic).not.toBe('')
-    expect(p.topic).not.toMatch(/[+#\u0000]/)
+    expect(p.topic).not.toMatch(/[+#\u0000-\u001f\u007f-\u009f\ufdd0-\ufdef\ufffe\uffff]/)
     expect(p.topic).not.toMatch(/[\ud800-\udfff]/u)
   }
 }
@@ -224,7 +225,7 @@ describe('publish API fuzz (recording fake MQTT client)', () => {
   it('a valid publish reaches the client once, on the topic the path names', async () => {
     const level = fc
       .string({ unit: fc.oneof(fc.constantFrom('a', 'Z', '0', ' ', '%', '/', '&', '?', 'é', '😀', '$', ':', '~', '"'), fc.string({ unit: 'grapheme', minLength: 1, maxLength: 1 })), minLength: 1, maxLength: 6 })
-      .filter((s) => !/[+#\u0000/]/.test(s) && s !== '.' && s !== '..')
+      .filter((s) => !/[+#/\u0000-\u001f\u007f-\u009f\ufdd0-\ufdef\ufffe\uffff]/.test(s))
     await fc.assert(
       fc.asyncProperty(fc.array(level, { minLength: 1, maxLength: 4 }), fc.boolean(), fc.uint8Array({ maxLength: 32 }), async (levels, encodeSlash, body) => {
         const { published, getClient } = recordingClients()

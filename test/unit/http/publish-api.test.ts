@@ -67,7 +67,7 @@ describe('publish API: answers decided before publishing (daprd pkg/api/http)', 
   })
 
   it('404 ERR_TOPIC_NAME_EMPTY without a topic', async () => {
-    for (const url of ['/v1.0/publish/pubsub', '/v1.0/publish/pubsub/', '/v1.0/publish/pubsub//', '/v1.0/publish/bulk/pubsub']) {
+    for (const url of ['/v1.0/publish/pubsub', '/v1.0/publish/pubsub/', '/v1.0/publish/bulk/pubsub']) {
       const res = await call({ url })
       expect(res).toEqual({
         status: 404,
@@ -163,13 +163,19 @@ describe('publish API: answers decided before publishing (daprd pkg/api/http)', 
     }
   })
 
-  it('a literal + in the path is a space, as Go’s QueryUnescape makes it (so never a wildcard)', async () => {
-    // `a+b` → topic "a b": allowed by the guard below only if decoded that way.
+  it('a literal + in the path stays +, as Go’s PathUnescape leaves it: the wildcard 400, not a space (issue 17)', async () => {
+    const res = await call({ url: '/v1.0/publish/pubsub/a+b', body: 'x' })
+    expect(res).toEqual({
+      status: 400,
+      headers: json,
+      body: '{"errorCode":"ERR_MALFORMED_REQUEST","message":"topic \\"a+b\\": wildcards (+, #) are not allowed in a publish topic"}',
+    })
+    // An encoded space is a space.
     const handler = createPublishApi({
       resources: await loadPubsubs([{ name: 'p', url: NOWHERE, metadata: { allowedTopics: 'x' } }]),
     })
-    const res = await handler(apiRequest({ url: '/v1.0/publish/p/a+b', body: 'x' }))
-    expect(JSON.parse(res.body).message).toBe('topic a b is not allowed for app id ')
+    const spaced = await handler(apiRequest({ url: '/v1.0/publish/p/a%20b', body: 'x' }))
+    expect(JSON.parse(spaced.body).message).toBe('topic a b is not allowed for app id ')
   })
 
   it('400 ERR_MALFORMED_REQUEST for a bad percent escape', async () => {
