@@ -60,9 +60,21 @@ export function getMetadataProperty(metadata: Metadata, ...keys: string[]): stri
 
 /**
  * `contribMetadata.TryGetTTL`: `ttl` (then `ttlInSeconds`) as a Go duration, else as integer
- * seconds > 0. Returns int64 nanoseconds, or `undefined` for no TTL. Invalid values give
- * `undefined` because `ApplyMetadata` ignores TTL errors. A negative duration counts as 0
- * (the event expires at once); an integer overflowing int64 nanoseconds saturates.
+ * seconds > 0. Returns int64 nanoseconds, or `undefined` for no TTL. A negative duration counts
+ * as 0 (the event expires at once); an integer overflowing int64 nanoseconds saturates.
+ *
+ * Invalid values (`-1`, `abc`, `1.5`) give `undefined`, and `0` (a valid Go duration) gives 0,
+ * never an error: that is daprd's rule for the publish API, and mqtt-fn keeps it (issue 17
+ * item 6a was checked against it). Sources followed (dapr/dapr d8450742ce, components-contrib
+ * c23900d276): dapr/dapr `pkg/api/http/http.go` `onPublish` and `onBulkPublish` (per entry)
+ * check only `IsRawPayload` and then call components-contrib `pubsub/envelope.go`
+ * `ApplyMetadata`, which does `ttl, hasTTL, _ := contribMetadata.TryGetTTL(metadata)`: the
+ * error of `metadata/utils.go` `TryGetTTL` ("ttl value must be a valid integer" / "must be
+ * higher than zero") is discarded. Nothing else on that path reads the TTL: not
+ * `pkg/runtime/pubsub/cloudevents.go` `NewCloudEvent`, not `pkg/runtime/pubsub/publisher`
+ * `Publish`, not the MQTT component (`pubsub/mqtt3/mqtt.go` `Publish`, no MESSAGE_TTL). So daprd
+ * answers 204 for every TTL value; a 400 here would break a Dapr client that daprd serves.
+ * The queue relays never pass a TTL (no such message attribute), so they are not affected.
  */
 export function tryGetTtl(metadata: Metadata): bigint | undefined {
   const val = getMetadataProperty(metadata, TTLMetadataKey, TTLInSecondsMetadataKey)
