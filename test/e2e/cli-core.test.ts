@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -61,6 +62,24 @@ describe('mqtt-fn CLI (core commands, as a user runs them)', () => {
         ]),
       )
       expect(r.stderr + r.stdout).not.toContain('s3cr3t-pw')
+    } finally {
+      await rm(bad, { recursive: true, force: true })
+    }
+  })
+
+  it('validate: names a FIFO called a.yaml (without blocking on it) and a too deeply nested document, each as what it is', async () => {
+    const bad = await mkdtemp(path.join(tmpdir(), 'mqtt-fn-cli-special-'))
+    try {
+      execFileSync('mkfifo', [path.join(bad, 'a.yaml')])
+      const deep = '['.repeat(20_000) + ']'.repeat(20_000)
+      await writeFile(path.join(bad, 'deep.yaml'), component(broker.url).replace('name: pubsub', 'name: deep') + `  - name: consumerID\n    value: ${deep}\n`)
+      const r = await runCli(['validate', '--resources-path', bad])
+      expect(r.code).toBe(1)
+      expect(r.stderr.trim().split('\n')).toEqual([
+        expect.stringMatching(/a\.yaml: is a FIFO \(named pipe\), not a regular file: /),
+        expect.stringMatching(/deep\.yaml: document 1 \(Component\/deep\): spec\.metadata\[2\]\.\.\.: YAML error at line 14, column \d+: collections nested too deeply for the YAML parser/),
+      ])
+      expect(r.stderr).not.toMatch(/no \.yaml|alias/)
     } finally {
       await rm(bad, { recursive: true, force: true })
     }

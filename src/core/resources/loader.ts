@@ -1,4 +1,5 @@
-import { readdir, readFile } from 'node:fs/promises'
+import { constants, type Dirent, type Stats } from 'node:fs'
+import { open, readdir, readFile, readlink, stat } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { ResourceError, type ResourceProblem } from '../errors.js'
 import { checkComponentVersions, readComponentHeader, resourceName, type ComponentHeader } from './component.js'
@@ -45,34 +46,94 @@ interface ComponentDoc {
 }
 
 /**
- * Reads every `*.yaml` / `*.yml` file of `dir` (not recursive, sorted by name). Throws one
- * ResourceError listing every problem of every file; never throws anything else.
+ * Reads every `*.yaml` / `*.yml` file of `dir` (not recursive, sorted by name). An entry with such
+ * a name that is not a regular file (or a symlink to one) is an error, never skipped: a FIFO,
+ * socket, device, directory or dangling symlink. Throws one ResourceError listing every problem
+ * of every file; never throws anything else.
  */
 export async function loadResources(dir: string, options: LoadOptions = {}): Promise<LoadedResources> {
-  let names: string[]
+  let entries: Dirent[]
   try {
-    const entries = await readdir(dir, { withFileTypes: true })
-    names = entries
-      .filter((e) => (e.isFile() || e.isSymbolicLink()) && /\.ya?ml$/i.test(e.name))
-      .map((e) => e.name)
-      .sort()
+    entries = (await readdir(dir, { withFileTypes: true }))
+      .filter((e) => /\.ya?ml$/i.test(e.name))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
   } catch (error) {
     throw new ResourceError([{ file: dir, document: 0, field: '', problem: `cannot read the resources folder (${errorCode(error)})` }])
   }
   const problems: ResourceProblem[] = []
   const files: ResourceFile[] = []
-  for (const name of names) {
-    const file = join(dir, name)
-    try {
-      files.push({ file, text: await readFile(file, 'utf8') })
-    } catch (error) {
-      problems.push({ file, document: 0, field: '', problem: `cannot read the file (${errorCode(error)})` })
-    }
+  for (const entry of entries) {
+    const file = join(dir, entry.name)
+    const read = await readRegularFile(file, entry)
+    if (typeof read === 'string') files.push({ file, text: read })
+    else problems.push({ file, document: 0, field: '', problem: read.problem })
   }
   const sink = new ProblemSink()
   sink.problems.push(...problems)
-  if (names.length === 0) sink.at({ file: dir, document: 0 }).warn('', 'no .yaml or .yml files: no components loaded')
+  if (entries.length === 0) sink.at({ file: dir, document: 0 }).warn('', 'no .yaml or .yml files: no components loaded')
   return load(files, options, sink)
+}
+
+/** What a directory entry is, in words, for one that is not a regular file. */
+function kindOf(entry: Dirent | Stats): string {
+  if (entry.isFIFO()) return 'a FIFO (named pipe)'
+  if (entry.isSocket()) return 'a socket'
+  if (entry.isDirectory()) return 'a directory'
+  if (entry.isCharacterDevice()) return 'a character device'
+  if (entry.isBlockDevice()) return 'a block device'
+  if (entry.isSymbolicLink()) return 'a symlink'
+  return 'not a regular file'
+}
+
+const NOT_REGULAR = 'resource files must be regular files or symlinks to them; remove it or rename it so that it does not end in .yaml/.yml'
+
+/**
+ * The text of a regular file (or of the regular file a symlink points at), or the problem.
+ * The file is opened non-blocking and checked with fstat before reading, so that a FIFO (or a
+ * file swapped for one after readdir) is named, never waited on.
+ */
+async function readRegularFile(file: string, entry: Dirent): Promise<string | { problem: string }> {
+  const link = entry.isSymbolicLink()
+  if (!link && !entry.isFile()) return { problem: `is ${kindOf(entry)}, not a regular file: ${NOT_REGULAR}` }
+  let handle
+  try {
+    handle = await open(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0))
+  } catch (error) {
+    return { problem: link ? await brokenLink(file, error) : `cannot read the file (${errorCode(error)})` }
+  }
+  try {
+    const stats = await handle.stat()
+    if (!stats.isFile()) {
+      const what = kindOf(stats)
+      return { problem: link ? `is a symlink to ${what}${await target(file)}, not a regular file: ${NOT_REGULAR}` : `is ${what}, not a regular file: ${NOT_REGULAR}` }
+    }
+    return await handle.readFile('utf8')
+  } catch (error) {
+    return { problem: `cannot read the file (${errorCode(error)})` }
+  } finally {
+    await handle.close().catch(() => undefined)
+  }
+}
+
+/** Why a symlink could not be opened: dangling, a loop, or what it points at cannot be opened. */
+async function brokenLink(file: string, error: unknown): Promise<string> {
+  const code = errorCode(error)
+  const to = await target(file)
+  if (code === 'ENOENT' || code === 'ENOTDIR') return `is a dangling symlink${to}: its target does not exist`
+  if (code === 'ELOOP') return `is a symlink loop${to}`
+  // ENXIO: a socket (open(2) refuses those); describe what the link points at when stat can.
+  const stats = await stat(file).catch(() => undefined)
+  if (stats && !stats.isFile()) return `is a symlink to ${kindOf(stats)}${to}, not a regular file: ${NOT_REGULAR}`
+  return `cannot read the file${to} (${code})`
+}
+
+/** ` (-> TARGET)` for a symlink, or nothing. */
+async function target(file: string): Promise<string> {
+  try {
+    return ` (-> ${await readlink(file)})`
+  } catch {
+    return ''
+  }
 }
 
 /** The same as `loadResources`, from files held in memory (bundled functions, tests). */

@@ -1,4 +1,6 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { execFileSync } from 'node:child_process'
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -72,6 +74,61 @@ describe('loadResources (folder)', () => {
     }
   })
 
+  it('names every *.yaml that is not a regular file (FIFO, directory, dangling symlink, socket), never skips it', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'mqttfn-special-'))
+    const socket = createServer()
+    try {
+      await writeFile(join(folder, 'ok.yaml'), pubsubYaml([URL_ENTRY]))
+      // A FIFO is never opened for a blocking read: if it were, this load would wait forever.
+      execFileSync('mkfifo', [join(folder, 'a.yaml')])
+      await symlink('a.yaml', join(folder, 'b-to-fifo.yml'))
+      await mkdir(join(folder, 'x.yaml'))
+      await symlink('missing.yaml', join(folder, 'd.yaml'))
+      await new Promise<void>((resolve, reject) => socket.once('error', reject).listen(join(folder, 's.yaml'), resolve))
+      // Still skipped: entries whose names do not end in .yaml/.yml.
+      await mkdir(join(folder, 'sub'))
+      const error = await loadResources(folder, { env: ENV }).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(ResourceError)
+      const hint = 'not a regular file: resource files must be regular files or symlinks to them; remove it or rename it so that it does not end in .yaml/.yml'
+      expect((error as ResourceError).message.split('\n')).toEqual([
+        `${join(folder, 'a.yaml')}: is a FIFO (named pipe), ${hint}`,
+        `${join(folder, 'b-to-fifo.yml')}: is a symlink to a FIFO (named pipe) (-> a.yaml), ${hint}`,
+        `${join(folder, 'd.yaml')}: is a dangling symlink (-> missing.yaml): its target does not exist`,
+        `${join(folder, 's.yaml')}: is a socket, ${hint}`,
+        `${join(folder, 'x.yaml')}: is a directory, ${hint}`,
+      ])
+    } finally {
+      await new Promise((resolve) => socket.close(resolve))
+      await rm(folder, { recursive: true, force: true })
+    }
+  })
+
+  it('a folder holding only a FIFO named a.yaml is an error naming it, not "no .yaml files"', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'mqttfn-fifo-'))
+    try {
+      execFileSync('mkfifo', [join(folder, 'a.yaml')])
+      const error = await loadResources(folder).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(ResourceError)
+      expect((error as ResourceError).message).toMatch(new RegExp(`^${join(folder, 'a\\.yaml')}: is a FIFO \\(named pipe\\), not a regular file: `))
+      expect((error as ResourceError).message).not.toContain('no .yaml')
+    } finally {
+      await rm(folder, { recursive: true, force: true })
+    }
+  })
+
+  it('reads a symlink to a regular file', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'mqttfn-link-'))
+    try {
+      await mkdir(join(folder, 'real'))
+      await writeFile(join(folder, 'real', 'pubsub.txt'), pubsubYaml([URL_ENTRY]))
+      await symlink(join('real', 'pubsub.txt'), join(folder, 'pubsub.yaml'))
+      const loaded = await loadResources(folder, { env: ENV })
+      expect(loaded.pubsubs.map((p) => p.file)).toEqual([join(folder, 'pubsub.yaml')])
+    } finally {
+      await rm(folder, { recursive: true, force: true })
+    }
+  })
+
   it('loads the example resources that npm start runs, cleanly', async () => {
     const loaded = await loadResources(EXAMPLES, { env: ENV, appId: 'demo' })
     expect(loaded.warnings).toEqual([])
@@ -122,6 +179,49 @@ describe('YAML documents', () => {
   it('reports a duplicate mapping key', async () => {
     const error = await loadError('kind: Component\nkind: Subscription\n')
     expect(error.message).toContain('duplicate key in a mapping (DUPLICATE_KEY)')
+  })
+
+  // yaml reports a stack overflow while composing as RESOURCE_EXHAUSTION; alias bombs are caught
+  // by toJS with a ReferenceError. Each has its own message, in the resource error format.
+  const deepComponent = (value: string) =>
+    `apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: deep\nspec:\n  type: pubsub.mqtt\n  version: v1\n  metadata:\n    - name: url\n      value: ${value}\n`
+
+  it.each([
+    ['sequences', '['.repeat(20_000) + ']'.repeat(20_000)],
+    ['mappings', '{a: '.repeat(20_000) + '1' + '}'.repeat(20_000)],
+  ])('says a document with deeply nested %s (no alias) is nested too deeply, naming the resource and field', async (_, value) => {
+    const text = docs(pubsubYaml([URL_ENTRY]), deepComponent(value))
+    const line = text.split('\n').findIndex((l) => l.startsWith(`      value: ${value.slice(0, 10)}`)) + 1
+    const error = await loadError(text)
+    expect(error.problems).toHaveLength(1)
+    expect(error.message).toMatch(
+      new RegExp(
+        `^res/test\\.yaml: document 2 \\(Component/deep\\): spec\\.metadata\\[0\\]\\.\\.\\.: YAML error at line ${line}, column \\d+: ` +
+          'collections nested too deeply for the YAML parser \\(it ran out of stack\\); Dapr resources nest only a few levels \\(RESOURCE_EXHAUSTION\\)$',
+      ),
+    )
+    expect(error.message).not.toContain('alias')
+  })
+
+  it('says an alias bomb expands to too much data, naming the resource', async () => {
+    const lol = `[${Array(9).fill('lol').join(', ')}]`
+    const levels = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i']
+    const bomb = levels.map((l, i) => `  ${l}: &${l} ${i === 0 ? lol : `[${Array(9).fill(`*${levels[i - 1] ?? ''}`).join(', ')}]`}`).join('\n')
+    const text = `apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: lol\nspec:\n  type: pubsub.mqtt\n  version: v1\n${bomb}\n`
+    const error = await loadError(text)
+    expect(error.message).toBe(
+      'res/test.yaml: document 1 (Component/lol): YAML error: aliases expand to too much data (more than 100 nodes brought in through aliases; alias bombs are refused)',
+    )
+  })
+
+  it('still reads a document that uses a few aliases', async () => {
+    const text = `${pubsubYaml([URL_ENTRY]).replace('mqtt://localhost:1883', '&url mqtt://localhost:1883')}---\n${pubsubYaml([{ name: 'url', value: 'x' }], { name: 'second' }).replace('value: x', 'value: *url')}`
+    const error = await loadError(text)
+    // Anchors do not cross documents (YAML 1.2): the second document's alias is dangling.
+    expect(error.message).toBe('res/test.yaml: document 2 (Component/second): YAML error: an alias refers to an anchor that is not defined before it')
+    const one = `apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: &n pubsub\nspec:\n  type: pubsub.mqtt\n  version: v1\n  metadata:\n    - name: url\n      value: mqtt://localhost:1883\n    - name: consumerID\n      value: *n\n`
+    const loaded = await loadText(one)
+    expect(loaded.pubsubs[0]?.metadata.consumerID).toBe('pubsub')
   })
 
   it('skips empty documents, counting them in document numbers', async () => {
