@@ -90,23 +90,41 @@ export function pointAt(resources: LoadedResources, brokerUrl: string): LoadedRe
   return { ...resources, pubsubs }
 }
 
-/** A pino logger for the forwarder whose lines fit the dev log. */
-function forwarderLogger(trace: DevTrace, format: LogFormat) {
+/** Pino's level numbers in words; the dev log prints the same words for its own lines. */
+function levelName(level: unknown): string {
+  if (typeof level !== 'number') return 'info'
+  return level >= 60 ? 'fatal' : level >= 50 ? 'error' : level >= 40 ? 'warn' : level >= 30 ? 'info' : level >= 20 ? 'debug' : 'trace'
+}
+
+/**
+ * A pino logger for the forwarder whose lines fit the dev log: each pino line is parsed and
+ * printed by the trace, so that in JSON it is one flat object (the forwarder's fields beside
+ * `msg`), never a JSON line quoted inside another line's `msg`.
+ */
+function forwarderLogger(trace: DevTrace) {
   const stream = new Writable({
     write(chunk: Buffer, _enc, done) {
       for (const line of chunk.toString('utf8').split('\n')) {
         if (!line) continue
-        if (format === 'json') {
+        let entry: unknown
+        try {
+          entry = JSON.parse(line)
+        } catch {
+          entry = undefined
+        }
+        if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
           trace.info(line)
           continue
         }
-        try {
-          const entry = JSON.parse(line) as { level: number; msg?: string }
-          const level = entry.level >= 50 ? 'error' : entry.level >= 40 ? 'warn' : 'info'
-          trace.info(`forwarder ${level}: ${entry.msg ?? line}`)
-        } catch {
-          trace.info(line)
-        }
+        // pid, hostname and name say nothing in a one-process dev log; source says forwarder.
+        const { level, time, msg, pid: _pid, hostname: _host, name: _name, ...fields } = entry as Record<string, unknown>
+        trace.log({
+          source: 'forwarder',
+          level: levelName(level),
+          msg: typeof msg === 'string' ? msg : '',
+          ...(typeof time === 'number' ? { time: new Date(time) } : {}),
+          fields,
+        })
       }
       done()
     },
@@ -179,7 +197,7 @@ export async function startDev(opts: DevOptions): Promise<DevRuntime> {
   let current = makeApi(resources)
   const publishServer = await startHttpServer((req) => current.handler(req), { port: await choosePort(opts.port, 3500, 'port'), host: '127.0.0.1' })
 
-  const logger = forwarderLogger(trace, opts.logFormat)
+  const logger = forwarderLogger(trace)
   const startFw = (r: LoadedResources) =>
     startForwarder({
       resources: r,

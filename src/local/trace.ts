@@ -65,6 +65,20 @@ export class DevTrace {
     this.#write(`${clock} ${offset.padStart(11)}  ${name} ${fields.topic ? `${fields.topic}  ` : ''}${fields.detail}${took}${id}`)
   }
 
+  /**
+   * A line from another part of dev (the forwarder's pino logger). In JSON its fields are fields
+   * of the line, beside time, level, source and msg (which win over a field of the same name).
+   */
+  log(entry: { source: string; level: string; msg: string; time?: Date; fields?: Record<string, unknown> }): void {
+    const { source, level, msg } = entry
+    if (this.#format === 'json') {
+      const time = (entry.time ?? new Date()).toISOString()
+      this.#write(JSON.stringify(Object.assign({ time, level, source, msg }, entry.fields, { time, level, source, msg })))
+    } else {
+      this.#write(`${source} ${level}: ${msg}`)
+    }
+  }
+
   /** Messages that are not about one event (start, reload, errors). */
   info(message: string): void {
     if (this.#format === 'json') this.#write(JSON.stringify({ time: new Date().toISOString(), msg: message }))

@@ -2,6 +2,7 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { connectAsync } from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startEmbeddedBroker } from '../../src/local/broker.js'
 import { isPortFree } from '../../src/local/ports.js'
@@ -99,6 +100,50 @@ describe('mqtt-fn dev (npm start) as a user runs it', () => {
     } finally {
       await dev.stop('SIGKILL')
       await external.close()
+    }
+  })
+
+  it('--log-format json prints forwarder lines as flat JSON objects, never a JSON line inside msg', async () => {
+    const dev = startDev(['--port', '0', '--broker-port', '0', '--log-format', 'json'])
+    let stdout = ''
+    dev.child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()))
+    // 'exit' can come before the last output: read stdout to its end before parsing it.
+    const stdoutEnded = new Promise((resolve) => dev.child.stdout?.once('end', resolve))
+    try {
+      await dev.waitFor(/Ctrl-C stops everything/)
+      const { broker } = bannerPorts(dev.output())
+      // Not a CloudEvent, on the example Subscription's orders/#: the forwarder logs a warning.
+      const client = await connectAsync(`mqtt://127.0.0.1:${broker}`, { reconnectPeriod: 0 })
+      try {
+        await client.publishAsync('orders/garbage', 'garbage 1', { qos: 1 })
+      } finally {
+        await client.endAsync()
+      }
+      await dev.waitFor(/not a CloudEvent/)
+      expect(await dev.stop('SIGINT')).toBe(0)
+      await stdoutEnded
+
+      const lines = stdout.split('\n').filter((l) => l !== '')
+      const entries = lines.map((l) => {
+        const entry: unknown = JSON.parse(l)
+        expect(entry, l).toBeTypeOf('object')
+        return entry as Record<string, unknown>
+      })
+      for (const entry of entries) {
+        if (typeof entry.msg !== 'string') continue
+        let inner: unknown
+        try {
+          inner = JSON.parse(entry.msg)
+        } catch {
+          inner = undefined
+        }
+        expect(typeof inner === 'object' && inner !== null, `msg holds a JSON object: ${entry.msg}`).toBe(false)
+      }
+      const warning = entries.find((e) => typeof e.msg === 'string' && e.msg.includes('not a CloudEvent'))
+      expect(warning).toMatchObject({ source: 'forwarder', level: 'warn', topic: 'orders/garbage' })
+      expect(warning?.time).toMatch(/^\d{4}-\d\d-\d\dT/)
+    } finally {
+      await dev.stop('SIGKILL')
     }
   })
 
