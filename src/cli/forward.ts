@@ -8,7 +8,8 @@ const options = {
   ...commonOptions,
   'app-url': { type: 'string', default: process.env.APP_URL },
   port: { type: 'string', default: process.env.MQTTFN_FORWARD_PORT ?? '9464' },
-  host: { type: 'string', default: '0.0.0.0' },
+  // Loopback by default, as `serve`; the image sets MQTTFN_FORWARD_HOST=0.0.0.0 for probes from outside.
+  host: { type: 'string', default: process.env.MQTTFN_FORWARD_HOST ?? '127.0.0.1' },
   concurrency: { type: 'string', default: '32' },
   'request-timeout': { type: 'string', default: '60000' },
   'drain-timeout': { type: 'string', default: '10000' },

@@ -7,6 +7,7 @@
  * retried until `timeoutMs`.
  */
 import { MqttFnError, ResourceError } from '../core/errors.js'
+import { redactRoute } from './targets/http.js'
 import { sleep } from './retry.js'
 import type { SubscriptionSpec } from './subscriptions.js'
 
@@ -22,21 +23,23 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value)
 
 export async function fetchAppSubscriptions(appUrl: string, options: FetchAppSubscriptionsOptions = {}): Promise<SubscriptionSpec[]> {
-  const url = `${appUrl.replace(/\/+$/, '')}/dapr/subscribe`
+  const { url, headers } = withoutCredentials(`${appUrl.replace(/\/+$/, '')}/dapr/subscribe`)
+  // What errors and warnings show: never the app URL's userinfo.
+  const shown = redactRoute(url)
   const deadline = Date.now() + (options.timeoutMs ?? 60_000)
   let lastError = ''
   for (;;) {
     try {
       const response = await fetch(url, {
-        headers: { 'content-type': 'application/json' },
+        headers,
         signal: AbortSignal.timeout(Math.max(1000, Math.min(10_000, deadline - Date.now()))),
       })
       const text = await response.text()
       if (response.status === 404) return []
-      if (response.status === 200) return parseAppSubscriptions(text, url, options.onWarning)
+      if (response.status === 200) return parseAppSubscriptions(text, shown, options.onWarning)
       lastError = `HTTP ${response.status}`
       if (response.status < 500) {
-        throw new MqttFnError('ERR_APP_SUBSCRIBE', `GET ${url} answered ${lastError}; expected 200 with a JSON array or 404`)
+        throw new MqttFnError('ERR_APP_SUBSCRIBE', `GET ${shown} answered ${lastError}; expected 200 with a JSON array or 404`)
       }
     } catch (error) {
       if (error instanceof MqttFnError) throw error
@@ -44,12 +47,28 @@ export async function fetchAppSubscriptions(appUrl: string, options: FetchAppSub
       lastError = cause?.code ?? (error as Error).message
     }
     if (Date.now() >= deadline || options.signal?.aborted) {
-      throw new MqttFnError('ERR_APP_SUBSCRIBE', `GET ${url} did not answer within ${options.timeoutMs ?? 60_000} ms (last: ${lastError})`, {
+      throw new MqttFnError('ERR_APP_SUBSCRIBE', `GET ${shown} did not answer within ${options.timeoutMs ?? 60_000} ms (last: ${lastError})`, {
         retriable: true,
       })
     }
     await sleep(options.intervalMs ?? 500, options.signal)
   }
+}
+
+/** fetch refuses a URL with userinfo: its credentials become Basic auth, as for HTTP targets. */
+function withoutCredentials(raw: string): { url: string; headers: Record<string, string> } {
+  const headers: Record<string, string> = { 'content-type': 'application/json' }
+  let parsed: URL
+  try {
+    parsed = new URL(raw)
+  } catch {
+    return { url: raw, headers }
+  }
+  if (!parsed.username && !parsed.password) return { url: raw, headers }
+  headers.authorization = 'Basic ' + Buffer.from(`${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`).toString('base64')
+  parsed.username = ''
+  parsed.password = ''
+  return { url: parsed.toString(), headers }
 }
 
 /** A metadata value as @dapr/dapr sends it (`"\"true\""`) or as daprd expects it (`"true"`). */

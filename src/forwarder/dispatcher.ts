@@ -16,12 +16,13 @@
  *   `metadata.ordered: "true"` chains its deliveries per concrete topic instead (one at a
  *   time per topic, still under the global limit). Bulk subscriptions take one slot per batch.
  * - `ack()` is called exactly when daprd would return nil to the component: the target
- *   accepted (SUCCESS / 2xx), the app dropped it (DROP / 404) or it has no route or expired -
+ *   accepted (SUCCESS / 2xx), the app dropped it (DROP / 404), or it can never succeed: no
+ *   route, expired, not a CloudEvent, a route expression that fails on it (see #screen) -
  *   each after the dead-letter publish succeeded when a dead-letter topic is set - or, after
  *   the last retry, once the dead-letter publish succeeded. Otherwise the message is left
  *   un-acked (counted and logged): the broker redelivers it on a resumed session. (Stricter
- *   than daprd in one place: a failed dead-letter publish of an expired or unroutable message
- *   leaves it un-acked, where daprd acks it anyway.) An un-acked message keeps one of the
+ *   than daprd in one place: a failed dead-letter publish of a dropped message leaves it
+ *   un-acked, where daprd acks it anyway.) An un-acked message keeps one of the
  *   broker's in-flight slots (Mosquitto: 20) until the connection is renewed, so it is given
  *   back with `release()`: after a few (or a while) the pubsub client renews the connection
  *   and the broker redelivers them (daprd has no such step, and its stream stalls).
@@ -33,7 +34,8 @@
  */
 import type { IncomingMessage } from '../core/pubsub/types.js'
 import { deadLetter, type DeadLetterPublisher } from './deadletter.js'
-import { deliveryHeaders, prepare } from './event.js'
+import { deliveryHeaders, prepare, type Prepared } from './event.js'
+import { LogLimiter } from './log-limiter.js'
 import type { Logger } from './logger.js'
 import type { DropReason, ForwarderMetrics, UnackedReason } from './metrics.js'
 import { guardTarget, type CircuitBreaker } from './breaker.js'
@@ -41,7 +43,7 @@ import { Batcher, deliverBulk, newEntryId, type BulkEntry } from './bulk.js'
 import { NOT_FOUND_REASON, singleOutcome } from './outcome.js'
 import { sleep, withRetry } from './retry.js'
 import { route } from './router.js'
-import type { DeliveryObserver, ForwardSubscription, Outcome, Received, RetryPolicy, Target, TargetKind, TargetRequest } from './types.js'
+import type { DeliveryObserver, ForwardSubscription, Outcome, Received, RetryPolicy, CompiledRule, Target, TargetKind, TargetRequest } from './types.js'
 
 export interface DispatcherOptions {
   logger: Logger
@@ -89,6 +91,7 @@ export class Dispatcher {
   readonly #guarded = new WeakMap<CircuitBreaker, Map<Target, { single?: Target; bulk?: Target }>>()
   readonly #batches = new Map<ForwardSubscription, Batcher<Received>>()
   readonly #abort = new AbortController()
+  readonly #quiet = new LogLimiter()
   #stopping = false
 
   constructor(options: DispatcherOptions) {
@@ -291,6 +294,49 @@ export class Dispatcher {
   }
 
 
+  /**
+   * The steps before a target, shared by single and bulk deliveries: decode (or wrap a raw
+   * payload), expiry, route. A message that fails here fails the same way on every redelivery,
+   * so it is settled as daprd settles it: dead-lettered when the subscription has a topic for
+   * that, else dropped (acked, counted, logged at most once per 10 s and reason). Left
+   * un-acked it would come back forever and, with enough of them, fill the broker's in-flight
+   * window and stop every subscription of the session.
+   */
+  #screen(received: Received): { kind: 'settle'; settlement: Promise<Settlement> } | { kind: 'deliver'; prepared: Extract<Prepared, { ok: true }>; rule: CompiledRule } {
+    const { subscription, message } = received
+    const prepared = prepare(subscription, message)
+    if (!prepared.ok) {
+      this.#warnOnce(received, 'warn', 'undecodable', { reason: prepared.reason }, 'payload is not a CloudEvent (set metadata.rawPayload for non-Dapr publishers); dropped, or dead-lettered when the subscription has a deadLetterTopic')
+      return this.#drop(received, 'undecodable')
+    }
+    if (prepared.expired) {
+      this.#warnOnce(received, 'warn', 'expired', { id: prepared.event.id, expiration: prepared.event.expiration }, 'dropping expired pub/sub event')
+      return this.#drop(received, 'expired')
+    }
+    const routed = route(subscription.rules, prepared.event)
+    if (routed.kind === 'none') {
+      this.#warnOnce(received, 'warn', 'no_route', {}, 'no matching route; skipping')
+      return this.#drop(received, 'no_route')
+    }
+    if (routed.kind === 'error') {
+      this.#warnOnce(received, 'error', 'route_error', { match: routed.match, reason: routed.error.message }, 'route expression failed on this event; dropped, or dead-lettered when the subscription has a deadLetterTopic')
+      return this.#drop(received, 'route_error')
+    }
+    return { kind: 'deliver', prepared, rule: routed.rule }
+  }
+
+  #drop(received: Received, reason: DropReason): { kind: 'settle'; settlement: Promise<Settlement> } {
+    return { kind: 'settle', settlement: this.#deadLetterOr(received, { ack: true, how: 'dropped' }, reason) }
+  }
+
+  #warnOnce(received: Received, level: 'warn' | 'error', reason: DropReason, fields: Record<string, unknown>, text: string): void {
+    const { subscription, message } = received
+    const suppressed = this.#quiet.take(`${subscription.id}\u0000${reason}`)
+    if (suppressed === undefined) return
+    const extra = suppressed > 0 ? { alsoSinceLastLine: suppressed } : {}
+    this.#options.logger[level]({ subscription: subscription.id, topic: message.topic, ...fields, ...extra }, text)
+  }
+
   async #processOne(received: Received): Promise<void> {
     this.#settle(received, await this.#decide(received))
   }
@@ -301,26 +347,11 @@ export class Dispatcher {
     // Log fields are built only on the paths that log: this runs for every message.
     const log = () => ({ subscription: subscription.id, topic: message.topic })
 
-    const prepared = prepare(subscription, message)
-    if (!prepared.ok) {
-      logger.warn({ ...log(), reason: prepared.reason }, 'payload is not a CloudEvent (set metadata.rawPayload for non-Dapr publishers)')
-      return this.#deadLetterOr(received, { ack: false, reason: 'undecodable' })
-    }
-    if (prepared.expired) {
-      logger.warn({ ...log(), id: prepared.event.id, expiration: prepared.event.expiration }, 'dropping expired pub/sub event')
-      return this.#deadLetterOr(received, { ack: true, how: 'dropped' }, 'expired')
-    }
-    const routed = route(subscription.rules, prepared.event)
-    if (routed.kind === 'none') {
-      logger.warn(log(), 'no matching route; skipping')
-      return this.#deadLetterOr(received, { ack: true, how: 'dropped' }, 'no_route')
-    }
-    if (routed.kind === 'error') {
-      logger.error({ ...log(), match: routed.match, reason: routed.error.message }, 'route expression failed on this event')
-      return this.#deadLetterOr(received, { ack: false, reason: 'route_error' })
-    }
+    const screened = this.#screen(received)
+    if (screened.kind === 'settle') return screened.settlement
+    const { prepared, rule } = screened
 
-    const target = this.#through(routed.rule.target, subscription.pubsubname, 'single')
+    const target = this.#through(rule.target, subscription.pubsubname, 'single')
     const eventId = typeof prepared.event.id === 'string' ? prepared.event.id : undefined
     received.eventId = eventId
     this.#options.onDelivery?.({
@@ -329,7 +360,7 @@ export class Dispatcher {
       topic: message.topic,
       ...(eventId === undefined ? {} : { id: eventId }),
       target: target.name,
-      rule: routed.rule.match || 'default',
+      rule: rule.match || 'default',
     })
     const request: TargetRequest = {
       body: prepared.body,
@@ -386,30 +417,15 @@ export class Dispatcher {
     const settled: Promise<void>[] = []
     const settleLater = (received: Received, settlement: Promise<Settlement>) => settled.push(settlement.then((s) => this.#settle(received, s)))
     for (const received of items) {
-      const log = { subscription: subscription.id, topic: received.message.topic }
-      const prepared = prepare(subscription, received.message)
-      if (!prepared.ok) {
-        logger.warn({ ...log, reason: prepared.reason }, 'payload is not a CloudEvent')
-        settleLater(received, this.#deadLetterOr(received, { ack: false, reason: 'undecodable' }))
+      const screened = this.#screen(received)
+      if (screened.kind === 'settle') {
+        settleLater(received, screened.settlement)
         continue
       }
-      if (prepared.expired) {
-        settleLater(received, this.#deadLetterOr(received, { ack: true, how: 'dropped' }, 'expired'))
-        continue
-      }
-      const routed = route(subscription.rules, prepared.event)
-      if (routed.kind === 'none') {
-        settleLater(received, this.#deadLetterOr(received, { ack: true, how: 'dropped' }, 'no_route'))
-        continue
-      }
-      if (routed.kind === 'error') {
-        logger.error({ ...log, match: routed.match, reason: routed.error.message }, 'route expression failed on this event')
-        settleLater(received, this.#deadLetterOr(received, { ack: false, reason: 'route_error' }))
-        continue
-      }
-      const group = groups.get(routed.rule.target) ?? []
+      const { prepared, rule } = screened
+      const group = groups.get(rule.target) ?? []
       group.push({ entry: { entryId: newEntryId(), event: prepared.event, retained: received.message.retained }, received })
-      groups.set(routed.rule.target, group)
+      groups.set(rule.target, group)
     }
     const labels = { pubsub: subscription.pubsubname, subscription: subscription.id }
     const deliveries = [...groups].map(async ([target, group]) => {

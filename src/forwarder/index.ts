@@ -16,6 +16,7 @@ import { DEFAULT_RETRY_POLICY, inboundResiliency, type InboundResiliency } from 
 import { Subscriber } from './subscriber.js'
 import { compileSubscriptions, specFromResource, type SubscriptionSpec } from './subscriptions.js'
 import { TargetRegistry } from './targets/index.js'
+import { redactRoute } from './targets/http.js'
 import type { DeliveryObserver, ForwardSubscription, RetryPolicy } from './types.js'
 import { MqttFnError } from '../core/errors.js'
 
@@ -34,7 +35,7 @@ export interface ForwarderOptions {
   appUrl?: string
   /** Port of /healthz, /readyz, /metrics. Default 9464; 0 = any free port; false = no server. */
   port?: number | false
-  /** Default 0.0.0.0 (probes come from outside the pod). */
+  /** Default 127.0.0.1; a container sets 0.0.0.0 (its probes come from outside). */
   host?: string
   /** Concurrent deliveries (a bulk batch counts as one). Default 32. */
   concurrency?: number
@@ -69,6 +70,11 @@ export interface StopReport {
 export interface Forwarder {
   /** Resolves once every broker connection is up and every subscription granted. */
   ready: Promise<void>
+  /**
+   * Resolves once each persistent session's filter ledger was read, the filters no Subscription
+   * wants any more were unsubscribed and the ledger rewritten (at once without one). Never rejects.
+   */
+  sessionTidied: Promise<void>
   /** Stops intake, drains in-flight deliveries (bounded), disconnects. Idempotent. */
   stop(): Promise<StopReport>
   metrics: ForwarderMetrics
@@ -137,7 +143,7 @@ export async function startForwarder(options: ForwarderOptions = {}): Promise<Fo
   let subscriber: Subscriber | undefined
   const notReady = () => (subscriber ? subscriber.notReady() : 'starting')
   if (options.port !== false) {
-    health = await startHealthServer({ port: options.port ?? 9464, host: options.host ?? '0.0.0.0', metrics, notReady })
+    health = await startHealthServer({ port: options.port ?? 9464, host: options.host ?? '127.0.0.1', metrics, notReady })
   }
 
   let subscriptions: ForwardSubscription[]
@@ -210,7 +216,7 @@ export async function startForwarder(options: ForwarderOptions = {}): Promise<Fo
         origin: s.source.origin,
         pubsub: s.pubsubname,
         topic: s.topic,
-        routes: s.rules.map((r) => (r.match ? `${r.match} -> ${r.path}` : r.path)),
+        routes: s.rules.map((r) => (r.match ? `${r.match} -> ${redactRoute(r.path)}` : redactRoute(r.path))),
         deadLetterTopic: s.deadLetterTopic,
         rawPayload: s.rawPayload,
         ordered: s.ordered,
@@ -242,5 +248,5 @@ export async function startForwarder(options: ForwarderOptions = {}): Promise<Fo
     return stopping
   }
 
-  return { ready, stop, metrics, healthPort: health?.port, subscriptions, logger }
+  return { ready, sessionTidied: activeSubscriber.sessionTidied, stop, metrics, healthPort: health?.port, subscriptions, logger }
 }

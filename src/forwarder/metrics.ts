@@ -5,8 +5,8 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 
-export type DropReason = 'drop' | 'not_found' | 'no_route' | 'expired'
-export type UnackedReason = 'retries_exhausted' | 'undecodable' | 'route_error' | 'deadletter_failed' | 'shutdown' | 'internal_error'
+export type DropReason = 'drop' | 'not_found' | 'no_route' | 'expired' | 'undecodable' | 'route_error'
+export type UnackedReason = 'retries_exhausted' | 'deadletter_failed' | 'shutdown' | 'internal_error'
 
 export class ForwarderMetrics {
   readonly registry = new Registry()
@@ -21,6 +21,8 @@ export class ForwarderMetrics {
   readonly connected: Gauge<'pubsub'>
   readonly reconnects: Counter<'pubsub'>
   readonly circuit: Gauge<'pubsub'>
+  readonly unrouted: Counter<'pubsub'>
+  readonly sessionUnsubscribed: Counter<'pubsub'>
   /** The circuit breakers to read at scrape time (their half-open turn happens lazily). */
   readonly #breakers = new Map<string, () => 'closed' | 'half-open' | 'open'>()
 
@@ -36,7 +38,7 @@ export class ForwarderMetrics {
     this.retried = new Counter({ name: 'mqttfn_forwarder_retries_total', help: 'Delivery retries', labelNames: ['pubsub', 'subscription'], registers })
     this.dropped = new Counter({
       name: 'mqttfn_forwarder_dropped_total',
-      help: 'Messages dropped (DROP, 404, no matching route, expired); acked, dead-lettered when a topic is set',
+      help: 'Messages dropped (DROP, 404, no matching route, expired, not a CloudEvent, route expression failed); acked, dead-lettered when a topic is set',
       labelNames: ['pubsub', 'subscription', 'reason'],
       registers,
     })
@@ -62,6 +64,18 @@ export class ForwarderMetrics {
     })
     this.connected = new Gauge({ name: 'mqttfn_forwarder_connected', help: '1 when the broker connection of the pubsub is up', labelNames: ['pubsub'], registers })
     this.reconnects = new Counter({ name: 'mqttfn_forwarder_reconnects_total', help: 'Broker connections re-established', labelNames: ['pubsub'], registers })
+    this.unrouted = new Counter({
+      name: 'mqttfn_forwarder_unrouted_total',
+      help: 'Messages no subscription of this forwarder matches (a filter a persistent session kept from an earlier run); acked and dropped',
+      labelNames: ['pubsub'],
+      registers,
+    })
+    this.sessionUnsubscribed = new Counter({
+      name: 'mqttfn_forwarder_session_unsubscribed_total',
+      help: 'Filters a persistent session kept from an earlier run that no Subscription wants now; unsubscribed at start',
+      labelNames: ['pubsub'],
+      registers,
+    })
     const breakers = this.#breakers
     this.circuit = new Gauge({
       name: 'mqttfn_forwarder_circuit_state',
@@ -83,7 +97,7 @@ export class ForwarderMetrics {
   }
 
   /** Sum of a counter over all its label sets (tests and logs). */
-  async total(name: 'received' | 'delivered' | 'retried' | 'dropped' | 'deadLettered' | 'unacked', labels: Record<string, string> = {}): Promise<number> {
+  async total(name: 'received' | 'delivered' | 'retried' | 'dropped' | 'deadLettered' | 'unacked' | 'unrouted' | 'sessionUnsubscribed', labels: Record<string, string> = {}): Promise<number> {
     const metric = await this[name].get()
     return metric.values
       .filter((v) => Object.entries(labels).every(([k, want]) => String((v.labels as Record<string, unknown>)[k]) === want))

@@ -11,7 +11,11 @@ import type { DeadLetterPublisher } from './deadletter.js'
 import type { Logger } from './logger.js'
 import type { ForwarderMetrics } from './metrics.js'
 import { sleep } from './retry.js'
+import { keepSessionTidy } from './session-ledger.js'
 import type { ForwardSubscription } from './types.js'
+
+/** Renewals in a row after which the stream counts as not moving (they back off: 1 + 2 + 4 s). */
+const STALLED_AFTER_RENEWALS = 3
 
 export interface SubscriberOptions {
   pubsubs: readonly PubsubComponent[]
@@ -20,6 +24,8 @@ export interface SubscriberOptions {
   metrics: ForwarderMetrics
   onMessage: (subscription: ForwardSubscription, message: IncomingMessage) => void
   clientOptions?: PubsubClientOptions
+  /** How long the session ledger read waits for the last list, ms (default 2000). */
+  ledgerReadTimeoutMs?: number
 }
 
 function clientLogger(logger: Logger): ClientLogger {
@@ -53,6 +59,7 @@ export class Subscriber {
   readonly #subscribed = new Set<ForwardSubscription>()
   readonly #stop = new AbortController()
   #started: Promise<void> | undefined
+  #tidied: Promise<void> = Promise.resolve()
 
   constructor(options: SubscriberOptions) {
     this.#options = options
@@ -85,9 +92,23 @@ export class Subscriber {
       })
       // Errors are logged by the client; a listener keeps EventEmitter from throwing them.
       client.on('error', () => {})
+      const unrouted = metrics.unrouted.labels({ pubsub: component.name })
+      client.on('unrouted', () => unrouted.inc())
       this.#clients.set(component.name, client)
       for (const warning of lossWarnings(component, subscriptions)) logger.warn(warning)
     }
+    // Beside the subscriptions, not after them: a filter the broker refuses for good must not
+    // keep the stale ones of the session subscribed.
+    this.#tidied = Promise.all(
+      [...this.#clients].map(([name, client]) =>
+        keepSessionTidy(client, subscriptions.filter((s) => s.pubsubname === name).map((s) => s.topic), {
+          logger,
+          pubsub: name,
+          ...(this.#options.ledgerReadTimeoutMs === undefined ? {} : { readTimeoutMs: this.#options.ledgerReadTimeoutMs }),
+          onForgotten: () => metrics.sessionUnsubscribed.inc({ pubsub: name }),
+        }),
+      ),
+    ).then(() => {})
     // Every handler is registered synchronously by the subscribe() calls below, before the
     // first CONNECT goes out.
     await Promise.all(subscriptions.map((s) => this.#subscribe(s)))
@@ -117,10 +138,23 @@ export class Subscriber {
     }
   }
 
-  /** Undefined when every connection is up and every subscription granted. */
+  /** Resolves once each persistent session's ledger was read, stale filters unsubscribed and the list rewritten. */
+  get sessionTidied(): Promise<void> {
+    return this.#tidied
+  }
+
+  /**
+   * Undefined when every connection is up, every subscription granted and given-back messages
+   * move; otherwise why not. A connection up and subscribed is not enough: messages that fail
+   * on every redelivery fill the broker's in-flight window and nothing else arrives.
+   */
   notReady(): string | undefined {
     for (const [name, client] of this.#clients) {
       if (client.state !== 'connected') return `pubsub ${name} is ${client.state}`
+      const { renewalsInARow } = client.redelivery
+      if (renewalsInARow >= STALLED_AFTER_RENEWALS) {
+        return `pubsub ${name}: the connection was renewed ${renewalsInARow} times in a row to have given-back messages redelivered, and they failed again; while they wait they hold the broker's in-flight window (see mqttfn_forwarder_unacked_total)`
+      }
     }
     const missing = this.#options.subscriptions.filter((s) => !this.#subscribed.has(s))
     if (missing.length > 0) return `waiting for SUBACK: ${missing.map((s) => s.topic).join(', ')}`
@@ -139,6 +173,7 @@ export class Subscriber {
 
   async close(): Promise<void> {
     this.#stop.abort()
+    // The ledger's own calls end with the clients (ClosedError); it never throws.
     await Promise.allSettled([...this.#clients.values()].map((c) => c.close()))
     for (const name of this.#clients.keys()) this.#options.metrics.connected.set({ pubsub: name }, 0)
   }

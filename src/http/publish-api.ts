@@ -3,6 +3,7 @@ import pLimit from 'p-limit'
 import { buildPublishPayload } from '../core/envelope/index.js'
 import { MqttFnError } from '../core/errors.js'
 import { getPubsubClient } from '../core/pubsub/index.js'
+import { publisherComponent } from '../core/pubsub/publisher-identity.js'
 import type { Logger } from '../core/pubsub/types.js'
 import type { PubsubComponent } from '../core/resources/types.js'
 import { validatePublishTopic } from '../core/topics/index.js'
@@ -71,7 +72,9 @@ class PublishApi {
     const max = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
     if (!Number.isSafeInteger(max) || max < 0) throw new RangeError(`maxBodyBytes must be a non-negative integer, got ${max}`)
     this.maxBodyBytes = max
-    this.getClient = options.getClient ?? getPubsubClient
+    // It only publishes: a client id of its own and a clean session, so that it never takes over
+    // (and never resumes) the session of a forwarder configured with the same consumerID.
+    this.getClient = options.getClient ?? ((component) => getPubsubClient(publisherComponent(component)))
     const noop = (): void => {}
     this.log = {
       debug: options.logger?.debug ?? noop,

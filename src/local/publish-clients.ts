@@ -10,7 +10,7 @@ import { PubsubClient } from '../core/pubsub/index.js'
 import type { PublishOptions } from '../core/pubsub/types.js'
 import type { PubsubComponent } from '../core/resources/types.js'
 import type { PublishClient } from '../http/options.js'
-import { publisherComponent } from '../platforms/shared/identity.js'
+import { publisherComponent } from '../core/pubsub/publisher-identity.js'
 
 export class PublishClients {
   readonly #clients = new Map<string, PubsubClient>()

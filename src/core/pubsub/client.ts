@@ -74,6 +74,7 @@ const DEFAULTS = {
   closeTimeoutMs: 1000,
   renewAfterReleased: 10,
   renewAfterReleaseMs: 30_000,
+  renewBackoffBaseMs: 1000,
 } as const
 
 /**
@@ -186,7 +187,10 @@ interface Waiter {
   reject(err: Error): void
 }
 
-type PubsubEvents = { state: [ConnectionState]; error: [Error] }
+type PubsubEvents = { state: [ConnectionState]; error: [Error]; unrouted: [string] }
+
+/** How often the "no matching handler" warning may repeat. */
+const UNROUTED_LOG_INTERVAL_MS = 60_000
 
 /**
  * An MQTT connection for one pubsub component: lazy connect, bounded publish, explicit-ack
@@ -227,6 +231,11 @@ export class PubsubClient extends EventEmitter<PubsubEvents> {
   /** Messages released on this connection generation, waiting for a renewal to come again. */
   private released = 0
   private renewTimer: NodeJS.Timeout | undefined
+  private renewDueAt = 0
+  private firstReleaseAt = 0
+  /** Renewals for released messages one after another, and when the last one was. */
+  private renewStreak = 0
+  private lastRenewAt = -Infinity
   private held: Array<() => void> = []
   /** Inbound QoS 2 ids whose PUBLISH sits in the incoming store until the caller acks. */
   private readonly qos2Unacked = new Set<number>()
@@ -248,6 +257,11 @@ export class PubsubClient extends EventEmitter<PubsubEvents> {
   /** MQTT 5 CONNACK Maximum QoS (2 when absent). */
   private maxQoS = 2
   private readonly slotWaiters: Waiter[] = []
+  private unroutedCount = 0
+  /** A handler was registered once: the session is this client's, its strays are its own to ack. */
+  private everSubscribed = false
+  private unroutedLoggedAt = -Infinity
+  private unroutedSuppressed = 0
 
   /** `component` is a loaded `PubsubComponent` or any `{ name, metadata }`. */
   constructor(component: { name: string; metadata: MqttMetadata }, options: PubsubClientOptions = {}) {
@@ -261,6 +275,7 @@ export class PubsubClient extends EventEmitter<PubsubEvents> {
       maxUnacked: positiveInt(options.maxUnacked, DEFAULTS.maxUnacked),
       renewAfterReleased: positiveInt(options.renewAfterReleased, DEFAULTS.renewAfterReleased),
       renewAfterReleaseMs: positiveInt(options.renewAfterReleaseMs, DEFAULTS.renewAfterReleaseMs),
+      renewBackoffBaseMs: positiveInt(options.renewBackoffBaseMs, DEFAULTS.renewBackoffBaseMs),
       reconnectBaseMs: positiveInt(options.reconnectBaseMs, DEFAULTS.reconnectBaseMs),
       reconnectMaxMs: positiveInt(options.reconnectMaxMs, DEFAULTS.reconnectMaxMs),
       watchdogGraceMs: positiveInt(options.watchdogGraceMs, DEFAULTS.watchdogGraceMs),
@@ -335,6 +350,7 @@ export class PubsubClient extends EventEmitter<PubsubEvents> {
       entry.qos = qos
     }
     entry.handlers.add(handler)
+    this.everSubscribed = true
     const registered = entry
 
     try {
@@ -361,6 +377,28 @@ export class PubsubClient extends EventEmitter<PubsubEvents> {
       throw err
     }
     return { filter, unsubscribe: () => this.removeHandler(registered, handler) }
+  }
+
+  /**
+   * UNSUBSCRIBEs a filter that this client routes to no handler: one that a persistent session
+   * keeps from an earlier run of the same consumer (the broker would go on queueing its
+   * messages for it, and they count against the session's queue limit). Resolves after the
+   * UNSUBACK, within connectTimeout + publishTimeout; a filter with handlers is refused.
+   */
+  async forget(filter: string): Promise<void> {
+    if (this.closed) throw this.closedError()
+    const problem = filterProblem(filter)
+    if (problem !== undefined) throw new TopicError(filter, problem)
+    if (this.filters.has(filter)) throw new TopicError(filter, 'this client still routes it to a handler; unsubscribe the handler instead')
+    await this.waitReady(this.metadata.connectTimeout)
+    const conn = this.conn
+    if (!conn) throw this.closedError()
+    try {
+      await withTimeout(conn.client.unsubscribeAsync(filter), this.metadata.publishTimeout)
+    } catch (err) {
+      throw new SubscribeError(filter, `UNSUBSCRIBE: ${errorMessage(err)}`, { retriable: true, cause: err })
+    }
+    this.confirmed.delete(filter)
   }
 
   /**
@@ -1122,8 +1160,19 @@ export class PubsubClient extends EventEmitter<PubsubEvents> {
     const handlers = new Set<MessageHandler>()
     for (const entry of this.matcher.match(topic)) for (const h of entry.handlers) handlers.add(h)
     if (handlers.size === 0) {
-      this.log.warn('message with no matching handler left un-acked', { ...this.fields(), topic, qos })
-      cb(qos > 0 ? DEFERRED : undefined)
+      if (this.filters.size === 0 && !this.everSubscribed) {
+        // A client that subscribes to nothing was handed someone else's session (a publisher
+        // sharing a subscriber's consumerID and cleanSession false): acking would take the
+        // messages from their owner. Left for the owner, who gets them when it resumes.
+        this.log.warn('message on a client that subscribes to nothing left un-acked: its consumerID names a session that another client subscribes with', { ...this.fields(), topic, qos })
+        cb(qos > 0 ? DEFERRED : undefined)
+        return
+      }
+      this.unrouted(topic, qos)
+      // Acked (MQTT.js writes the PUBACK / PUBREC): left un-acked it would hold a slot of the
+      // broker's in-flight window for good, and a filter that a persistent session keeps from an
+      // earlier run would stop every other subscription of the session (issue 17).
+      cb()
       return
     }
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload)
@@ -1239,21 +1288,60 @@ export class PubsubClient extends EventEmitter<PubsubEvents> {
     this.unacked--
     this.releaseHeld()
     if (!this.persistentSession) return true
-    this.released++
+    const now = Date.now()
+    if (this.released++ === 0) this.firstReleaseAt = now
     // Never from inside the caller's stack (it may be a handler MQTT.js is still running).
-    const delay = this.released >= this.opts.renewAfterReleased ? 0 : this.opts.renewAfterReleaseMs
-    if (delay === 0 || this.renewTimer === undefined) {
+    const wanted = this.released >= this.opts.renewAfterReleased ? now : this.firstReleaseAt + this.opts.renewAfterReleaseMs
+    const due = Math.max(wanted, this.earliestRenewal())
+    if (this.renewTimer === undefined || due < this.renewDueAt) {
       clearTimeout(this.renewTimer)
-      this.renewTimer = setTimeout(() => this.renewForRedelivery(), delay)
+      this.renewDueAt = due
+      this.renewTimer = setTimeout(() => this.renewForRedelivery(), Math.max(0, due - now))
     }
     return true
+  }
+
+  /**
+   * Renewals back off while they come one after another: messages that fail on every
+   * redelivery would otherwise have the connection replaced as fast as the broker resends
+   * them (seen: every 10 ms). The first renewal after a quiet spell is immediate, then 1 s,
+   * 2 s, ... up to renewAfterReleaseMs.
+   */
+  private earliestRenewal(): number {
+    if (this.renewStreak === 0 || Date.now() - this.lastRenewAt > 2 * this.opts.renewAfterReleaseMs) return 0
+    const backoff = Math.min(this.opts.renewAfterReleaseMs, this.opts.renewBackoffBaseMs * 2 ** Math.min(this.renewStreak - 1, 20))
+    return this.lastRenewAt + backoff
   }
 
   private renewForRedelivery(): void {
     clearTimeout(this.renewTimer)
     this.renewTimer = undefined
     if (this.closed || this.released === 0) return
+    const now = Date.now()
+    if (now - this.lastRenewAt > 2 * this.opts.renewAfterReleaseMs) this.renewStreak = 0
+    this.renewStreak++
+    this.lastRenewAt = now
     this.replaceConn(`${this.released} released message(s) wait for redelivery`)
+  }
+
+  /**
+   * Whether given-back messages are moving: how many wait on this connection for a renewal,
+   * since when (epoch ms), and how many renewals came one after another (reset after a quiet
+   * spell of 2 x renewAfterReleaseMs). A high streak means messages fail on every redelivery,
+   * and meanwhile they hold the broker's in-flight window.
+   */
+  get redelivery(): { waiting: number; waitingSince?: number; renewalsInARow: number } {
+    const quiet = Date.now() - this.lastRenewAt > 2 * this.opts.renewAfterReleaseMs
+    return {
+      waiting: this.released,
+      ...(this.released > 0 ? { waitingSince: this.firstReleaseAt } : {}),
+      renewalsInARow: quiet ? 0 : this.renewStreak,
+    }
+  }
+
+  /** Messages acked because no handler matched them (see `unrouted`). */
+  get unroutedMessages(): number {
+    return this.unroutedCount
   }
 
   private releaseHeld(): void {
@@ -1269,6 +1357,30 @@ export class PubsubClient extends EventEmitter<PubsubEvents> {
     const held = this.held
     this.held = []
     for (const release of held) release()
+  }
+
+  /**
+   * A message that matches no handler: only a filter left in a persistent session by an earlier
+   * run (handlers are registered before the first CONNECT) or a broker that routes more than it
+   * should. Counted, told to listeners, logged at most once per topic filter a minute.
+   */
+  private unrouted(topic: string, qos: number): void {
+    this.unroutedCount++
+    if (this.listenerCount('unrouted') > 0) this.emit('unrouted', topic)
+    const now = Date.now()
+    if (now - this.unroutedLoggedAt < UNROUTED_LOG_INTERVAL_MS) {
+      this.unroutedSuppressed++
+      return
+    }
+    const suppressed = this.unroutedSuppressed
+    this.unroutedLoggedAt = now
+    this.unroutedSuppressed = 0
+    this.log.warn('message with no matching handler acked and dropped (a filter the session keeps from an earlier run?)', {
+      ...this.fields(),
+      topic,
+      qos,
+      ...(suppressed > 0 ? { alsoDroppedSinceLastLine: suppressed } : {}),
+    })
   }
 
   // ---------------------------------------------------------------- helpers

@@ -62,6 +62,8 @@ export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'reconnectin
 export interface PubsubClientEvents {
   state: (state: ConnectionState) => void
   error: (error: Error) => void
+  /** A QoS 0/1/2 message that matched no handler: acked (so it cannot block the session) and dropped. */
+  unrouted: (topic: string) => void
 }
 
 export interface SubscribeOptions {
@@ -110,4 +112,9 @@ export interface PubsubClientOptions {
   renewAfterReleased?: number
   /** ... or this long after the first release, ms. Default 30000. */
   renewAfterReleaseMs?: number
+  /**
+   * Renewals that follow one another back off: the second waits this long after the first, the
+   * next twice as long, up to renewAfterReleaseMs, ms. Default 1000.
+   */
+  renewBackoffBaseMs?: number
 }

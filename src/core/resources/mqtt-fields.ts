@@ -137,6 +137,20 @@ export const MQTT_FIELDS: FieldTable = [
     example: '3600',
   },
   {
+    name: 'sessionLedgerTopic',
+    type: 'string',
+    required: false,
+    sensitive: false,
+    group: 'extension',
+    description:
+      'Extension, forwarder with a persistent session: topic of the retained message in which the forwarder ' +
+      'records the filters its session holds, so that a filter no Subscription wants any more is unsubscribed ' +
+      'at the next start (MQTT cannot list a session\'s subscriptions). Default `mqtt-fn/sessions/<consumerID>` ' +
+      '(a consumerID with characters other than letters, digits, `-` and `_` is hashed); `none` turns it off, ' +
+      'for brokers whose ACLs refuse the topic (AWS IoT Core closes the connection on a refused publish).',
+    example: 'mqtt-fn/sessions/orders-forwarder',
+  },
+  {
     name: 'publishTimeout',
     type: 'number',
     default: '5000',

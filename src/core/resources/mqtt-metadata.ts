@@ -1,3 +1,4 @@
+import { publishTopicProblem } from '../topics/index.js'
 import { parseBrokerUrl } from './broker-url.js'
 import { FieldReader, type ResolvedItem } from './field-reader.js'
 import { findField } from './field-table.js'
@@ -64,6 +65,15 @@ export function decodeMqttMetadata(
   }
   const sessionExpiryInterval = fields.number('sessionExpiryInterval')
   if (sessionExpiryInterval !== undefined) metadata.sessionExpiryInterval = sessionExpiryInterval
+  const ledger = fields.string('sessionLedgerTopic')
+  if (ledger !== undefined) {
+    if (ledger.trim().toLowerCase() === 'none') metadata.sessionLedgerTopic = null
+    else {
+      const problem = publishTopicProblem(ledger)
+      if (problem !== undefined) reporter.error(fields.path('sessionLedgerTopic'), `${JSON.stringify(ledger)}: ${problem} (or \`none\` to turn the ledger off)`)
+      else metadata.sessionLedgerTopic = ledger
+    }
+  }
   readTls(fields, reporter, metadata)
   checkSession(fields, reporter, metadata)
 

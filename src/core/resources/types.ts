@@ -39,6 +39,8 @@ export interface MqttMetadata {
   publishTimeout: number
   /** Extension: cap on QoS>=1 publishes awaiting PUBACK at once. */
   maxInflight: number
+  /** Extension: where the forwarder records its persistent session's filters; null = off (`none`). */
+  sessionLedgerTopic?: string | null
 }
 
 /** Dapr runtime keys that may sit in a pubsub component; kept for the layers above. */

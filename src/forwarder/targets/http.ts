@@ -181,6 +181,21 @@ export function clampTimer(ms: number): number {
   return Number.isFinite(ms) ? Math.min(Math.max(ms, 1), 0x7fffffff) : 0x7fffffff
 }
 
+/**
+ * A route as logs, errors and metrics may show it: an http(s) URL without userinfo or query
+ * values; any other text with whatever sits between `//` and `@` cut out, so even a URL that
+ * does not parse keeps its password out of the line. Every place that prints a route uses this.
+ */
+export function redactRoute(route: string): string {
+  if (/^https?:\/\//i.test(route.trim())) {
+    const redacted = redactUrl(route.trim())
+    if (redacted !== INVALID_URL) return redacted
+  }
+  return route.replace(/\/\/[^@]*@/g, '//[redacted]@')
+}
+
+const INVALID_URL = '(invalid url)'
+
 /** The URL without userinfo or query values, for logs and metrics. */
 export function redactUrl(url: string): string {
   try {
@@ -190,6 +205,6 @@ export function redactUrl(url: string): string {
     u.search = ''
     return u.toString()
   } catch {
-    return '(invalid url)'
+    return INVALID_URL
   }
 }

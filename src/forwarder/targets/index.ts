@@ -4,7 +4,7 @@
  * start-up error. Targets are shared: one per distinct route across all subscriptions.
  */
 import type { Target } from '../types.js'
-import { appRouteUrl, HttpAgents, httpTarget } from './http.js'
+import { appRouteUrl, HttpAgents, httpTarget, redactRoute } from './http.js'
 import { LambdaClients, lambdaTarget } from './lambda.js'
 import { isValidQueueName, queueConnectionString, queueTarget } from './queue.js'
 
@@ -47,7 +47,7 @@ export class TargetRegistry {
 
   /** The checks of the targets in use (e.g. a Lambda client without a region). */
   checks(): { route: string; check: () => Promise<void> }[] {
-    return [...this.#targets.entries()].flatMap(([route, r]) => (r.ok && r.check ? [{ route, check: r.check }] : []))
+    return [...this.#targets.entries()].flatMap(([route, r]) => (r.ok && r.check ? [{ route: redactRoute(route), check: r.check }] : []))
   }
 
   #create(route: string): Resolved {
@@ -56,7 +56,7 @@ export class TargetRegistry {
     const scheme = SCHEME.exec(trimmed)?.[1]?.toLowerCase()
     if (scheme === undefined) {
       if (!this.context.appUrl) {
-        return { ok: false, problem: `route ${JSON.stringify(route)} is a path on the app, but no --app-url was given` }
+        return { ok: false, problem: `route ${JSON.stringify(redactRoute(route))} is a path on the app, but no --app-url was given` }
       }
       return { ok: true, target: httpTarget(appRouteUrl(this.context.appUrl, trimmed), this.#httpAgents) }
     }
@@ -67,7 +67,7 @@ export class TargetRegistry {
         try {
           new URL(trimmed)
         } catch {
-          return { ok: false, problem: `not a valid URL: ${JSON.stringify(route)}` }
+          return { ok: false, problem: `not a valid URL: ${JSON.stringify(redactRoute(route))}` }
         }
         return { ok: true, target: httpTarget(trimmed, this.#httpAgents) }
       }
@@ -82,12 +82,12 @@ export class TargetRegistry {
         }
         const connectionString = queueConnectionString(this.context.env)
         if (!connectionString) {
-          return { ok: false, problem: `route ${JSON.stringify(route)} needs AZURE_STORAGE_CONNECTION_STRING or AzureWebJobsStorage in the environment` }
+          return { ok: false, problem: `route ${JSON.stringify(redactRoute(route))} needs AZURE_STORAGE_CONNECTION_STRING or AzureWebJobsStorage in the environment` }
         }
         return { ok: true, target: queueTarget(rest, connectionString) }
       }
       default:
-        return { ok: false, problem: `unknown target scheme "${scheme}:" in ${JSON.stringify(route)} (expected a path, http(s)://, lambda: or azqueue:)` }
+        return { ok: false, problem: `unknown target scheme "${scheme}:" in ${JSON.stringify(redactRoute(route))} (expected a path, http(s)://, lambda: or azqueue:)` }
     }
   }
 }

@@ -5,7 +5,7 @@ import type { LoadedResources, PubsubComponent } from '../../core/resources/type
 import { createPublishApi } from '../../http/index.js'
 import { componentVisible } from '../../http/topic-access.js'
 import type { ApiHandler } from '../../http/types.js'
-import { publisherComponent } from './identity.js'
+import { publisherComponent } from '../../core/pubsub/publisher-identity.js'
 import { boundedPublisher, type Publisher } from './publisher.js'
 import type { RelayTarget } from './relay.js'
 import type { FunctionSettings } from './settings.js'

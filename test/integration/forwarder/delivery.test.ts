@@ -210,13 +210,14 @@ describe('forwarder delivery (Mosquitto, HTTP app)', () => {
     expect(await forwarder.metrics.total('dropped', { subscription: 'dropping', reason: 'expired' })).toBe(1)
   })
 
-  it('leaves non-JSON and failing-CEL messages unacknowledged without a dead-letter topic', async () => {
+  it('drops (acks and counts) non-JSON and failing-CEL messages without a dead-letter topic, as daprd does: they can never succeed', async () => {
     await publisher.publishAsync('strict/1', Buffer.from('plain text'), { qos: 1 })
     // event.data.kind on a string `data` is an evaluation error, not "no match".
     await publisher.publishAsync('strict/2', cloudEvent('cel-error', 'just text', 'strict/2'), { qos: 1 })
-    await waitFor(async () => (await forwarder.metrics.total('unacked', { subscription: 'strict' })) >= 2, 10_000, 'two unacked')
-    expect(await forwarder.metrics.total('unacked', { subscription: 'strict', reason: 'undecodable' })).toBe(1)
-    expect(await forwarder.metrics.total('unacked', { subscription: 'strict', reason: 'route_error' })).toBe(1)
+    await waitFor(async () => (await forwarder.metrics.total('dropped', { subscription: 'strict' })) >= 2, 10_000, 'two dropped')
+    expect(await forwarder.metrics.total('dropped', { subscription: 'strict', reason: 'undecodable' })).toBe(1)
+    expect(await forwarder.metrics.total('dropped', { subscription: 'strict', reason: 'route_error' })).toBe(1)
+    expect(await forwarder.metrics.total('unacked', { subscription: 'strict' })).toBe(0)
     expect(app.requests.some((r) => r.path === '/strict')).toBe(false)
   })
 

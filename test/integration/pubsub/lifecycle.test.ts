@@ -225,7 +225,7 @@ describe('pubsub client lifecycle', () => {
     await inbox.payload('ok')
   })
 
-  it('a message that no handler matches is not acked and is logged; a later session with a handler gets it', async () => {
+  it('a message that no handler matches is acked, counted and logged: it cannot block the session', async () => {
     const consumerID = uniqueId('orphan')
     const topic = uniqueTopic('orphan')
     const a = client({ consumerID, cleanSession: false })
@@ -236,15 +236,45 @@ describe('pubsub client lifecycle', () => {
     // Same session, but this process only handles another filter.
     const logger = capturingLogger()
     const b = client({ consumerID, cleanSession: false }, { logger })
+    const unrouted: string[] = []
+    b.on('unrouted', (t) => unrouted.push(t))
     await b.subscribe(`${topic}/other`, () => {})
-    await eventually(() => logger.lines.some((l) => l.startsWith('warn message with no matching handler')), 'the warning')
+    await eventually(() => unrouted.length === 1, 'the unrouted event')
+    expect(unrouted).toEqual([topic])
+    expect(b.unroutedMessages).toBe(1)
     expect(logger.lines.find((l) => l.includes('no matching handler'))).toContain(topic)
     await b.close()
 
+    // Acked: the session no longer holds it.
     const inbox = new Inbox({ autoAck: true })
     const c = client({ consumerID, cleanSession: false })
     await c.subscribe(topic, inbox.handler)
-    await inbox.payload('orphan')
+    await client().publish(topic, 'after')
+    await inbox.payload('after')
+    expect(inbox.payloads()).toEqual(['after'])
+    await c.close()
+  })
+
+  it("a client that subscribes to nothing leaves another client's session alone: nothing acked, the owner gets it", async () => {
+    const consumerID = uniqueId('shared')
+    const topic = uniqueTopic('shared')
+    const owner = client({ consumerID, cleanSession: false })
+    await owner.subscribe(topic, () => {})
+    await owner.close()
+    await client().publish(topic, 'for the owner')
+
+    const logger = capturingLogger()
+    const publisherOnly = client({ consumerID, cleanSession: false }, { logger })
+    await publisherOnly.connect()
+    await eventually(() => logger.lines.some((l) => l.includes('subscribes to nothing')), 'the warning')
+    expect(publisherOnly.unroutedMessages).toBe(0)
+    await publisherOnly.close()
+
+    const inbox = new Inbox({ autoAck: true })
+    const again = client({ consumerID, cleanSession: false })
+    await again.subscribe(topic, inbox.handler)
+    await inbox.payload('for the owner')
+    await again.close()
   })
 
   it('a handler that throws: the error is reported, the message stays un-acked, other deliveries go on', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { publisherComponent } from '../../../src/platforms/shared/identity.js'
-import type { PubsubComponent } from '../../../src/core/resources/types.js'
-import { mqttMetadata } from '../../helpers/factories.js'
+import { publisherComponent } from '../../../../src/core/pubsub/publisher-identity.js'
+import type { PubsubComponent } from '../../../../src/core/resources/types.js'
+import { mqttMetadata } from '../../../helpers/factories.js'
 
 const component = (overrides: Parameters<typeof mqttMetadata>[0]): PubsubComponent => ({
   kind: 'Component',

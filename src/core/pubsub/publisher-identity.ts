@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import type { PubsubComponent } from '../../core/resources/types.js'
+import type { PubsubComponent } from '../resources/types.js'
 
 /** One suffix per function instance: every client this process opens shares it. */
 const INSTANCE_SUFFIX = randomBytes(3).toString('hex')
