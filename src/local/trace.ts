@@ -1,8 +1,15 @@
 /**
  * The dev log: one line per hop of a message — published -> broker -> forwarder -> function ->
  * acknowledged — keyed by the CloudEvent id, each with the time since the message was first
- * seen. Pretty for a person, or one JSON object per line (`--log-format json`).
+ * seen. Pretty for a person, or one JSON object per line (`--log-format json`). The
+ * forwarder's own pino lines and its delivery events are written here too, so that every line
+ * of `mqtt-fn dev` comes out of this file.
  */
+import { Writable } from 'node:stream'
+import { pino, type Logger } from 'pino'
+import type { DeliveryEvent } from '../forwarder/index.js'
+import { REDACT_PATHS } from '../forwarder/logger.js'
+
 export type LogFormat = 'pretty' | 'json'
 
 export type Hop = 'published' | 'broker' | 'forwarder' | 'function' | 'acknowledged' | 'dead-letter'
@@ -100,5 +107,61 @@ export function cloudEventId(payload: Uint8Array | string): string | undefined {
     return typeof parsed.id === 'string' ? parsed.id : undefined
   } catch {
     return undefined
+  }
+}
+
+/** Pino's level numbers in words; the dev log prints the same words for its own lines. */
+function levelName(level: unknown): string {
+  if (typeof level !== 'number') return 'info'
+  return level >= 60 ? 'fatal' : level >= 50 ? 'error' : level >= 40 ? 'warn' : level >= 30 ? 'info' : level >= 20 ? 'debug' : 'trace'
+}
+
+/**
+ * A pino logger for the forwarder whose lines fit the dev log: each pino line is parsed and
+ * printed by the trace, so that in JSON it is one flat object (the forwarder's fields beside
+ * `msg`), never a JSON line quoted inside another line's `msg`.
+ */
+export function forwarderLogger(trace: DevTrace): Logger {
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (!line) continue
+        let entry: unknown
+        try {
+          entry = JSON.parse(line)
+        } catch {
+          entry = undefined
+        }
+        if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
+          trace.info(line)
+          continue
+        }
+        // pid, hostname and name say nothing in a one-process dev log; source says forwarder.
+        const { level, time, msg, pid: _pid, hostname: _host, name: _name, ...fields } = entry as Record<string, unknown>
+        trace.log({
+          source: 'forwarder',
+          level: levelName(level),
+          msg: typeof msg === 'string' ? msg : '',
+          ...(typeof time === 'number' ? { time: new Date(time) } : {}),
+          fields,
+        })
+      }
+      done()
+    },
+  })
+  return pino({ name: 'mqtt-fn-forward', level: 'warn', redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, stream)
+}
+
+/** The forwarder's hops of a message: where it was routed and how it was settled. */
+export function deliveryHop(trace: DevTrace, e: DeliveryEvent): void {
+  const id = e.id === undefined ? {} : { id: e.id }
+  if (e.kind === 'routed') {
+    trace.hop('forwarder', { ...id, topic: e.topic, detail: `subscription ${e.subscription} -> ${e.target} (${e.rule === 'default' ? 'default route' : `rule ${e.rule}`})` })
+  } else if (!e.acked) {
+    trace.hop('forwarder', { ...id, topic: e.topic, detail: `left unacknowledged (${e.how}): the broker redelivers it`, ms: e.ms, ok: false })
+  } else if (e.how === 'deadlettered') {
+    trace.hop('dead-letter', { ...id, topic: e.topic, detail: `published to the dead-letter topic`, ms: e.ms })
+  } else if (e.how === 'dropped') {
+    trace.hop('forwarder', { ...id, topic: e.topic, detail: 'dropped (DROP, 404, expired or no route)', ms: e.ms })
   }
 }

@@ -202,7 +202,8 @@ describe('mqtt-fn dev (npm start) as a user runs it', () => {
   it('Ctrl-C while still waiting for an unreachable --broker exits at once', async () => {
     const dev = startDev(['--port', '0', '--broker', 'mqtt://127.0.0.1:1'])
     try {
-      await new Promise((r) => setTimeout(r, 1500))
+      // The forwarder's failed connects say start-up is under way and waiting for the broker.
+      await dev.waitFor(/forwarder warn: mqtt error/)
       expect(dev.output()).not.toMatch(/Ctrl-C stops everything/)
       expect(await dev.stop('SIGINT', 5000)).toBe(130)
       expect(dev.output()).toContain('interrupted during start-up')
