@@ -9,7 +9,7 @@ const options = {
   // MQTTFN_RESOURCES_PATH (that names the deployed functions' folder) nor an unset app id.
   'resources-path': { type: 'string', default: './resources' },
   // The demo handlers; the deployable entry points in functions/ are built, not served here.
-  'functions-path': { type: 'string', default: './functions/aws' },
+  'functions-path': { type: 'string', default: './examples/functions' },
   'app-id': { type: 'string', default: process.env.APP_ID ?? 'mqtt-fn' },
   port: { type: 'string' },
   'broker-port': { type: 'string' },

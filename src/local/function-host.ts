@@ -1,5 +1,5 @@
 /**
- * Runs the Lambda handlers in `functions/aws/` locally the way the platform runs them:
+ * Runs the Lambda handlers of a folder (`mqtt-fn dev`: examples/functions/) locally the way the platform runs them:
  * - `POST /2015-03-31/functions/{name}/invocations` is Lambda's own Invoke API, so the forwarder's
  *   `lambda:NAME` routes reach them through the real AWS SDK (AWS_ENDPOINT_URL_LAMBDA);
  * - any other `/{name}/...` request becomes a Function URL event (payload 2.0), so an HTTP route

@@ -5,7 +5,7 @@ import path from 'node:path'
 import { connectAsync } from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startEmbeddedBroker } from '../../src/local/broker.js'
-import { isPortFree } from '../../src/local/ports.js'
+import { ephemeralPort, isPortFree } from '../../src/local/ports.js'
 import { ROOT, runCli, startCli, type LongRunning } from '../helpers/cli.js'
 
 /** Ports the banner printed. */
@@ -29,7 +29,7 @@ describe('mqtt-fn dev (npm start) as a user runs it', () => {
     // A copy of the repo's resources and example functions, so a test may edit them.
     work = await mkdtemp(path.join(tmpdir(), 'mqtt-fn-dev-'))
     await cp(path.join(ROOT, 'resources'), path.join(work, 'resources'), { recursive: true })
-    await cp(path.join(ROOT, 'functions', 'aws'), path.join(work, 'functions'), { recursive: true })
+    await cp(path.join(ROOT, 'examples', 'functions'), path.join(work, 'functions'), { recursive: true })
     // As in the repo: the functions are ES modules.
     await writeFile(path.join(work, 'package.json'), '{"type":"module"}')
   })
@@ -209,6 +209,52 @@ describe('mqtt-fn dev (npm start) as a user runs it', () => {
       expect(dev.output()).toContain('interrupted during start-up')
     } finally {
       await dev.stop('SIGKILL')
+    }
+  })
+
+  it('npm start serves the demo handlers of examples/functions, not the deployable entry points', async () => {
+    // No --functions-path: the default a fresh clone's `npm start` takes (cwd = the repo).
+    const dev = startCli(['dev', '--resources-path', path.join(work, 'resources'), '--port', '0', '--broker-port', '0'])
+    try {
+      const [, functionsUrl] = await dev.waitFor(/functions\s+(http:\/\/127\.0\.0\.1:\d+)\s+\(examples\/functions: orders, priority-orders;/)
+      // Lambda Invoke API: the event is the CloudEvent.
+      const invoke = await fetch(`${functionsUrl}/2015-03-31/functions/priority-orders/invocations`, {
+        method: 'POST',
+        body: JSON.stringify({ id: 'e2e-1', type: 'order.priority', topic: 'orders/vip', data: { orderId: 1 } }),
+      })
+      expect(await invoke.json()).toEqual({ status: 'SUCCESS' })
+      // Function URL: the CloudEvent is the HTTP body.
+      const url = await fetch(`${functionsUrl}/orders`, { method: 'POST', body: JSON.stringify({ id: 'e2e-2', topic: 'orders/new', data: {} }), headers: { 'content-type': 'application/json' } })
+      expect(await url.json()).toEqual({ status: 'SUCCESS' })
+      const deployable = await fetch(`${functionsUrl}/2015-03-31/functions/http-publish/invocations`, { method: 'POST', body: '{}' })
+      await deployable.arrayBuffer()
+      expect(deployable.status).toBe(404)
+      expect(await dev.stop('SIGINT')).toBe(0)
+    } finally {
+      await dev.stop('SIGKILL')
+    }
+  })
+
+  it('a bad --broker URL is refused before anything starts, exit code 1', async () => {
+    const r = await runCli(['dev', '--resources-path', path.join(work, 'resources'), '--port', '0', '--broker', 'not a url'])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/mqtt-fn: --broker: /)
+    expect(r.stdout).not.toMatch(/Ctrl-C stops everything/)
+  })
+
+  it('an exact --port that is taken: exit code 1 naming the flag, and the broker it had started is closed', async () => {
+    const blocker = net.createServer()
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', () => resolve()))
+    const taken = (blocker.address() as net.AddressInfo).port
+    const brokerPort = await ephemeralPort()
+    try {
+      // runCli waits for the exit: a start-up failure that left the broker listening would hang here.
+      const r = await runCli(['dev', '--resources-path', path.join(work, 'resources'), '--port', String(taken), '--broker-port', String(brokerPort)])
+      expect(r.code).toBe(1)
+      expect(r.stderr).toContain(`mqtt-fn: --port ${taken}: the port is in use (omit --port to take the next free port)`)
+      expect(await isPortFree(brokerPort)).toBe(true)
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve))
     }
   })
 
