@@ -1,8 +1,10 @@
 // Lambda `index.handler` on an SQS queue (ReportBatchItemFailures): each record becomes one MQTT message.
 import { dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { createSqsRelayHandler } from '../../src/platforms/aws/index.js'
-import { createFunctionRuntime, settingsFromEnv } from '../../src/platforms/shared/index.js'
+// The handler's own module, not the platforms/aws barrel: the barrel also holds the HTTP
+// handler, and module-level state of src/http would come along (esbuild keeps a `new TextDecoder()`).
+import { createSqsRelayHandler } from '../../src/platforms/aws/sqs-relay.js'
+import { createFunctionRuntime, settingsFromEnv } from '../../src/function-runtime/index.js'
 
 const settings = settingsFromEnv(process.env, { bundleDir: dirname(fileURLToPath(import.meta.url)) })
 

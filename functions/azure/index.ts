@@ -2,7 +2,7 @@
 import { dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { registerAzureFunctions } from '../../src/platforms/azure/index.js'
-import { createFunctionRuntime, settingsFromEnv } from '../../src/platforms/shared/index.js'
+import { createFunctionRuntime, settingsFromEnv } from '../../src/function-runtime/index.js'
 
 const settings = settingsFromEnv(process.env, { bundleDir: dirname(fileURLToPath(import.meta.url)) })
 

@@ -10,4 +10,3 @@ export {
 export { planRelay, relayMessage, RelayError, type QueueMessage, type MessageAttributes, type RelayTarget } from './relay.js'
 export { runWithDeadline, boundByDeadline, DEADLINE_MARGIN_MS } from './deadline.js'
 export { boundedPublisher, type Publisher } from './publisher.js'
-export { BadRequestError, failureResponse } from './failure.js'

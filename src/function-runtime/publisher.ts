@@ -1,5 +1,5 @@
-import type { PublishOptions } from '../../core/pubsub/types.js'
-import type { PubsubComponent } from '../../core/resources/types.js'
+import type { PublishOptions } from '../core/pubsub/types.js'
+import type { PubsubComponent } from '../core/resources/types.js'
 import { boundByDeadline } from './deadline.js'
 
 /** The part of a pubsub client a function uses: publish, resolved after the broker's ack. */

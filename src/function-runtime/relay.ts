@@ -1,8 +1,8 @@
-import { buildPublishPayload, parseGoBool } from '../../core/envelope/index.js'
-import { MqttFnError } from '../../core/errors.js'
-import type { PubsubComponent } from '../../core/resources/types.js'
-import { validatePublishTopic } from '../../core/topics/index.js'
-import { isPublishAllowed } from '../../http/topic-access.js'
+import { buildPublishPayload, parseGoBool } from '../core/envelope/index.js'
+import { MqttFnError } from '../core/errors.js'
+import { isPublishAllowed } from '../core/resources/scopes.js'
+import type { PubsubComponent } from '../core/resources/types.js'
+import { validatePublishTopic } from '../core/topics/index.js'
 import type { Publisher } from './publisher.js'
 
 /**

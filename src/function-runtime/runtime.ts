@@ -1,11 +1,9 @@
-import { MqttFnError } from '../../core/errors.js'
-import { getPubsubClient } from '../../core/pubsub/index.js'
-import { loadResources } from '../../core/resources/index.js'
-import type { LoadedResources, PubsubComponent } from '../../core/resources/types.js'
-import { createPublishApi } from '../../http/index.js'
-import { componentVisible } from '../../http/topic-access.js'
-import type { ApiHandler } from '../../http/types.js'
-import { publisherComponent } from '../../core/pubsub/publisher-identity.js'
+import { MqttFnError } from '../core/errors.js'
+import { getPubsubClient } from '../core/pubsub/index.js'
+import { publisherComponent } from '../core/pubsub/publisher-identity.js'
+import { loadResources } from '../core/resources/index.js'
+import { inScope } from '../core/resources/scopes.js'
+import type { LoadedResources, PubsubComponent } from '../core/resources/types.js'
 import { boundedPublisher, type Publisher } from './publisher.js'
 import type { RelayTarget } from './relay.js'
 import type { FunctionSettings } from './settings.js'
@@ -22,8 +20,6 @@ export interface FunctionRuntimeOptions {
   loadResources?: (settings: FunctionSettings) => Promise<LoadedResources>
   /** Default: the process-wide client of `core/pubsub`, shared by warm invocations, with an instance-unique client id (see identity.ts). */
   getClient?: (component: PubsubComponent) => Publisher
-  /** Largest HTTP body the publish function accepts (default: the publish API's, 1 MiB). */
-  maxBodyBytes?: number
   logger?: FunctionLogger
 }
 
@@ -38,15 +34,21 @@ export class FunctionConfigError extends MqttFnError {
 /**
  * What a function instance keeps between warm invocations: the resources (loaded on the
  * first invocation, not at import, so a bad file becomes a logged, answered failure instead of
- * a crash loop), the publish API, and the MQTT client (connected lazily by the first publish).
- * Nothing here is awaited past an invocation.
+ * a crash loop) and the MQTT client (connected lazily by the first publish). Nothing here is
+ * awaited past an invocation.
+ *
+ * It knows nothing of HTTP: the publish API is put on top of it by the HTTP functions
+ * (`platforms/http-function/publish-api.ts`), so a queue relay's bundle does not carry it.
  */
 export interface FunctionRuntime {
   readonly settings: FunctionSettings
   readonly logger: FunctionLogger
   resources(): Promise<LoadedResources>
-  /** The Dapr publish API over every visible pubsub component. */
-  publishApi(): Promise<ApiHandler>
+  /**
+   * The component's client, every publish bounded by `publishTimeout` and the invocation's
+   * deadline. A function property, not a method: callers pass it on unbound.
+   */
+  readonly publisher: (component: PubsubComponent) => Publisher
   /** The component a queue relay publishes through (`MQTTFN_PUBSUB`, or the only one). */
   relayTarget(): Promise<RelayTarget>
 }
@@ -59,7 +61,6 @@ export function createFunctionRuntime(options: FunctionRuntimeOptions): Function
   const publisherFor = (component: PubsubComponent): Publisher => boundedPublisher(component, getClient(component))
 
   let resources: Promise<LoadedResources> | undefined
-  let api: Promise<ApiHandler> | undefined
   let target: Promise<RelayTarget> | undefined
 
   const runtime: FunctionRuntime = {
@@ -79,22 +80,10 @@ export function createFunctionRuntime(options: FunctionRuntimeOptions): Function
       )
       return resources
     },
-    publishApi() {
-      api ??= runtime.resources().then((loaded) =>
-        createPublishApi({
-          resources: loaded,
-          ...(settings.appId === undefined ? {} : { appId: settings.appId }),
-          ...(settings.apiToken === undefined ? {} : { apiToken: settings.apiToken }),
-          ...(options.maxBodyBytes === undefined ? {} : { maxBodyBytes: options.maxBodyBytes }),
-          getClient: (component) => publisherFor(component),
-          logger: { error: (...args: unknown[]) => logger.error('mqtt-fn:', ...args) },
-        }),
-      )
-      return api
-    },
+    publisher: publisherFor,
     relayTarget() {
       target ??= runtime.resources().then((loaded) => {
-        const visible = loaded.pubsubs.filter((p) => componentVisible(p, settings.appId ?? ''))
+        const visible = loaded.pubsubs.filter((p) => inScope(p.scopes, settings.appId ?? ''))
         const pubsub = choosePubsub(visible, settings.pubsubName)
         const relay: RelayTarget = { pubsub, publisher: publisherFor(pubsub) }
         if (settings.defaultTopic !== undefined) relay.defaultTopic = settings.defaultTopic

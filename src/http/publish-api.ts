@@ -5,6 +5,7 @@ import { MqttFnError } from '../core/errors.js'
 import { getPubsubClient } from '../core/pubsub/index.js'
 import { publisherComponent } from '../core/pubsub/publisher-identity.js'
 import type { Logger } from '../core/pubsub/types.js'
+import { inScope, isPublishAllowed } from '../core/resources/scopes.js'
 import type { PubsubComponent } from '../core/resources/types.js'
 import { validatePublishTopic } from '../core/topics/index.js'
 import { BulkDecodeError, convertEventToBytes, decodeBulkEntries, entryMetadata } from './bulk-entries.js'
@@ -20,7 +21,6 @@ import {
 import { metadataFromQuery, rawPayloadFlag, retainFlag } from './request-metadata.js'
 import { emptyResponse, jsonResponse } from './responses.js'
 import { isExcludedFromApiToken, matchRoute, pathUnescape, UnescapeError, type RouteMatch } from './router.js'
-import { componentVisible, isPublishAllowed } from './topic-access.js'
 import type { ApiRequest, ApiResponse } from './types.js'
 
 /** Beyond the client's own bounds (connect + PUBACK), how long the handler waits before answering 500 itself. */
@@ -66,7 +66,7 @@ class PublishApi {
       : (options.resources as { pubsubs: readonly PubsubComponent[] }).pubsubs
     this.components = new Map()
     for (const component of pubsubs) {
-      if (componentVisible(component, this.appId)) this.components.set(component.name, component)
+      if (inScope(component.scopes, this.appId)) this.components.set(component.name, component)
     }
     this.token = options.apiToken ? Buffer.from(options.apiToken, 'utf8') : undefined
     const max = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES

@@ -77,6 +77,18 @@ describe('npm run build', () => {
       }
     }
   })
+
+  it('keeps the publish API (src/http) out of the SQS relay: the function runtime does not import it', async () => {
+    // `parts` is read from esbuild's metafile: every input file that put bytes into the bundle.
+    const sizes = JSON.parse(await readFile(join(dist, 'sizes.json'), 'utf8'))
+    const relay = Object.keys((sizes.aws['sqs-relay'] as { parts: Record<string, number> }).parts)
+    expect(relay).toContain('src/function-runtime')
+    for (const absent of ['src/http', 'src/platforms/http-function']) {
+      expect(relay, `sqs-relay must not bundle ${absent}`).not.toContain(absent)
+    }
+    // The publish function still carries it, so the check above is looking at the right keys.
+    expect(Object.keys((sizes.aws['http-publish'] as { parts: Record<string, number> }).parts)).toContain('src/http')
+  })
 })
 
 describePlatformCases('built bundles in dist/ against aedes', async (env) => {

@@ -1,4 +1,4 @@
-import type { Publisher } from '../../src/platforms/shared/publisher.js'
+import type { Publisher } from '../../src/function-runtime/publisher.js'
 
 export interface PublishCall {
   topic: string

@@ -14,7 +14,7 @@ export { MQTT_FIELDS } from './mqtt-fields.js'
 export { ENV_STORE_FIELDS, FILE_STORE_FIELDS } from './secret-store-fields.js'
 export type { FieldSpec, FieldTable, FieldType, FieldGroup } from './field-table.js'
 export { isTruthy } from './truthy.js'
-export { inScope, parseScopes, parseTopicList } from './scopes.js'
+export { inScope, isPublishAllowed, parseScopes, parseTopicList } from './scopes.js'
 export { expandTemplate, generateConsumerId, DEFAULT_APP_ID, type TemplateContext } from './template.js'
 export { BULK_DEFAULTS } from './subscription.js'
 export type {

@@ -5,8 +5,8 @@ import type {
   APIGatewayProxyStructuredResultV2,
 } from 'aws-lambda'
 import type { ApiRequest, ApiResponse } from '../../http/types.js'
-import { BadRequestError } from '../shared/failure.js'
-import { stripPathPrefix, toEncodedPath } from '../shared/path.js'
+import { BadRequestError } from '../http-function/failure.js'
+import { stripPathPrefix, toEncodedPath } from '../http-function/path.js'
 
 /**
  * What reaches an HTTP-triggered Lambda: payload format 2.0 (Function URL, API Gateway HTTP

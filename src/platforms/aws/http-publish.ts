@@ -1,15 +1,16 @@
 import middy, { type MiddlewareObj } from '@middy/core'
 import type { Context } from 'aws-lambda'
 import type { ApiResponse } from '../../http/types.js'
-import { runWithDeadline } from '../shared/deadline.js'
-import { failureResponse } from '../shared/failure.js'
-import type { FunctionLogger, FunctionRuntime } from '../shared/runtime.js'
+import { runWithDeadline } from '../../function-runtime/deadline.js'
+import type { FunctionLogger, FunctionRuntime } from '../../function-runtime/runtime.js'
+import { failureResponse } from '../http-function/failure.js'
+import { lazyPublishApi, type PublishFunctionOptions } from '../http-function/publish-api.js'
 import { remainingTime } from './context.js'
 import { toApiRequest, toHttpResult, type AwsHttpEvent, type AwsHttpResult, type AwsHttpTranslateOptions } from './http-event.js'
 
 export type HttpPublishHandler = (event: AwsHttpEvent, context: Context) => Promise<AwsHttpResult>
 
-export type HttpPublishOptions = AwsHttpTranslateOptions
+export type HttpPublishOptions = AwsHttpTranslateOptions & PublishFunctionOptions
 
 /**
  * The Dapr publish API behind a Lambda Function URL or an API Gateway HTTP / REST API. The
@@ -18,12 +19,13 @@ export type HttpPublishOptions = AwsHttpTranslateOptions
  * answer is a 500 in time rather than a Lambda timeout.
  */
 export function createHttpPublishHandler(runtime: FunctionRuntime, options: HttpPublishOptions = {}): HttpPublishHandler {
+  const publishApi = lazyPublishApi(runtime, options)
   const handler = middy<AwsHttpEvent, AwsHttpResult>()
     .use(httpFailureResponse({ logger: runtime.logger }))
     .handler(async (event: AwsHttpEvent, context: Context): Promise<AwsHttpResult> => {
       const request = toApiRequest(event, options)
       const response = await runWithDeadline(remainingTime(context), async () => {
-        const api = await runtime.publishApi()
+        const api = await publishApi()
         return api(request)
       })
       return toHttpResult(response)

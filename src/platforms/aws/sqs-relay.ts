@@ -1,8 +1,8 @@
 import middy from '@middy/core'
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda'
-import { runWithDeadline } from '../shared/deadline.js'
-import { RelayError, relayMessage, type MessageAttributes, type QueueMessage, type RelayTarget } from '../shared/relay.js'
-import type { FunctionRuntime } from '../shared/runtime.js'
+import { runWithDeadline } from '../../function-runtime/deadline.js'
+import { RelayError, relayMessage, type MessageAttributes, type QueueMessage, type RelayTarget } from '../../function-runtime/relay.js'
+import type { FunctionRuntime } from '../../function-runtime/runtime.js'
 import { remainingTime } from './context.js'
 import { messageIdOf, recordsOf, sqsPartialBatch, type RecordOutcomes, type SqsPartialBatchOptions } from './sqs-partial-batch.js'
 
@@ -14,7 +14,7 @@ export interface SqsRelayOptions {
 }
 
 /**
- * The SQS relay: every record becomes one MQTT message (see `shared/relay.ts` for the topic and
+ * The SQS relay: every record becomes one MQTT message (see `function-runtime/relay.ts` for the topic and
  * payload rules) and only the records that failed are returned (`batchItemFailures`).
  *
  * A standard queue's records publish concurrently. A FIFO queue's (`eventSourceARN` ending in

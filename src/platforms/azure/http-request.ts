@@ -1,7 +1,7 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions'
 import type { ApiRequest, ApiResponse } from '../../http/types.js'
-import { BadRequestError } from '../shared/failure.js'
-import { stripPathPrefix, toEncodedPath } from '../shared/path.js'
+import { BadRequestError } from '../http-function/failure.js'
+import { stripPathPrefix, toEncodedPath } from '../http-function/path.js'
 
 export interface AzureHttpTranslateOptions {
   /**

@@ -1,11 +1,11 @@
 import type { InvocationContext, StorageQueueHandler } from '@azure/functions'
-import { relayMessage, type QueueMessage } from '../shared/relay.js'
-import type { FunctionRuntime } from '../shared/runtime.js'
+import { relayMessage, type QueueMessage } from '../../function-runtime/relay.js'
+import type { FunctionRuntime } from '../../function-runtime/runtime.js'
 import { contextLogger } from './http-publish.js'
 
 /**
  * The Storage Queue relay (v4 model): one queue message becomes one MQTT message, with the
- * rules of `shared/relay.ts`. The host hands over the body already decoded (base64 removed,
+ * rules of `function-runtime/relay.ts`. The host hands over the body already decoded (base64 removed,
  * JSON parsed into a value, other text as a string, non-text as bytes); queue messages have
  * no attributes, so the topic is a CloudEvent body's `topic`, else `MQTTFN_TOPIC`.
  *

@@ -1,6 +1,6 @@
 import { app, type HttpHandler, type StorageQueueHandler } from '@azure/functions'
 import { closeAllPubsubClients } from '../../core/pubsub/index.js'
-import type { FunctionRuntime } from '../shared/runtime.js'
+import type { FunctionRuntime } from '../../function-runtime/runtime.js'
 import { createAzureHttpPublishHandler, type AzureHttpPublishOptions } from './http-publish.js'
 import { createAzureQueueRelayHandler } from './queue-relay.js'
 

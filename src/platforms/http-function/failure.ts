@@ -1,6 +1,6 @@
 import { apiError } from '../../http/responses.js'
 import type { ApiResponse } from '../../http/types.js'
-import { FunctionConfigError, type FunctionLogger } from './runtime.js'
+import { FunctionConfigError, type FunctionLogger } from '../../function-runtime/runtime.js'
 
 /** The request is not something the publish API can read (not an HTTP event, unreadable body). */
 export class BadRequestError extends Error {

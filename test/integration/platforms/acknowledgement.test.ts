@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { closeAllPubsubClients } from '../../../src/core/pubsub/index.js'
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../../src/local/broker.js'
 import { createHttpPublishHandler, createSqsRelayHandler } from '../../../src/platforms/aws/index.js'
-import { createFunctionRuntime, settingsFromEnv } from '../../../src/platforms/shared/index.js'
+import { createFunctionRuntime, settingsFromEnv } from '../../../src/function-runtime/index.js'
 import { httpEventV2, lambdaContext, sqsEvent } from '../../helpers/aws-events.js'
 import { pubsubYaml } from '../../helpers/http.js'
 

@@ -3,7 +3,7 @@
 import { closeAllPubsubClients } from '../../../src/core/pubsub/index.js'
 import { createHttpPublishHandler, createSqsRelayHandler } from '../../../src/platforms/aws/index.js'
 import { createAzureHttpPublishHandler, createAzureQueueRelayHandler } from '../../../src/platforms/azure/index.js'
-import { createFunctionRuntime, settingsFromEnv, type FunctionRuntime } from '../../../src/platforms/shared/index.js'
+import { createFunctionRuntime, settingsFromEnv, type FunctionRuntime } from '../../../src/function-runtime/index.js'
 import { describePlatformCases } from './cases.js'
 
 const quiet = { error: () => {}, warn: () => {} }

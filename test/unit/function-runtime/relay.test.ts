@@ -1,10 +1,10 @@
 // What a queue message publishes, decided before any broker work: topic, content type, envelope.
 // The components come from real YAML through the real loader.
 import { beforeAll, describe, expect, it } from 'vitest'
-import type { PubsubComponent } from '../../../../src/core/resources/types.js'
-import { parseGoBool } from '../../../../src/core/envelope/index.js'
-import { planRelay, RelayError, relayMessage, type QueueMessage } from '../../../../src/platforms/shared/relay.js'
-import { loadPubsubs } from '../../../helpers/http.js'
+import type { PubsubComponent } from '../../../src/core/resources/types.js'
+import { parseGoBool } from '../../../src/core/envelope/index.js'
+import { planRelay, RelayError, relayMessage, type QueueMessage } from '../../../src/function-runtime/relay.js'
+import { loadPubsubs } from '../../helpers/http.js'
 
 let pubsub: PubsubComponent
 let scoped: PubsubComponent

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import type { PubsubComponent } from '../../../src/core/resources/types.js'
-import { componentVisible, isPublishAllowed } from '../../../src/http/topic-access.js'
+import { isPublishAllowed } from '../../../../src/core/resources/scopes.js'
+import type { PubsubComponent } from '../../../../src/core/resources/types.js'
 
-function component(runtime: PubsubComponent['runtime'], scopes: string[] = []): PubsubComponent {
-  // Only `runtime` and `scopes` are read; the rest of the component does not matter here.
-  return { runtime, scopes } as unknown as PubsubComponent
+function component(runtime: PubsubComponent['runtime']): Pick<PubsubComponent, 'runtime'> {
+  return { runtime }
 }
 
+// inScope and the parsers are in small-parts.test.ts.
 // The cases of dapr/dapr pkg/runtime/pubsub/adapter_test.go TestIsOperationAllowed, with the
 // scoped topics expressed as this app's publishingScopes.
 describe('isPublishAllowed (daprd IsOperationAllowed)', () => {
@@ -31,13 +31,5 @@ describe('isPublishAllowed (daprd IsOperationAllowed)', () => {
   it('does not look up inherited keys of publishingScopes', () => {
     expect(isPublishAllowed(component({ publishingScopes: {} }), 't', 'constructor')).toBe(true)
     expect(isPublishAllowed(component({ publishingScopes: {} }), 't', '__proto__')).toBe(true)
-  })
-})
-
-describe('componentVisible (component scopes)', () => {
-  it('empty scopes: every app; else listed apps only', () => {
-    expect(componentVisible(component({}), 'a')).toBe(true)
-    expect(componentVisible(component({}, ['a']), 'a')).toBe(true)
-    expect(componentVisible(component({}, ['a']), 'b')).toBe(false)
   })
 })

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { toApiRequest, toHttpResult } from '../../../../src/platforms/aws/http-event.js'
-import { BadRequestError } from '../../../../src/platforms/shared/failure.js'
+import { BadRequestError } from '../../../../src/platforms/http-function/failure.js'
 import { httpEventV1, httpEventV2 } from '../../../helpers/aws-events.js'
 
 describe('payload 2.0 (Function URL, HTTP API)', () => {

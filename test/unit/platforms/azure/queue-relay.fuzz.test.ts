@@ -4,7 +4,7 @@ import { InvocationContext } from '@azure/functions'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { createAzureQueueRelayHandler } from '../../../../src/platforms/azure/queue-relay.js'
-import { createFunctionRuntime, RelayError, settingsFromEnv } from '../../../../src/platforms/shared/index.js'
+import { createFunctionRuntime, RelayError, settingsFromEnv } from '../../../../src/function-runtime/index.js'
 import { loadPubsubs } from '../../../helpers/http.js'
 import { recordingPublisher } from '../../../helpers/recording-publisher.js'
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { stripPathPrefix, toEncodedPath } from '../../../../src/platforms/shared/path.js'
+import { stripPathPrefix, toEncodedPath } from '../../../../src/platforms/http-function/path.js'
 
 /** A valid percent-encoded path: RFC 3986 path characters and `%XX` escapes only. */
 const ENCODED = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2})*$/
