@@ -59,20 +59,34 @@ describe('keepalive under a steady QoS 1 stream', () => {
     const keepAlive = 1
     const client = new PubsubClient({ name: 'ka', metadata: mqttMetadata({ url: `mqtt://127.0.0.1:${proxy.port}`, qos: 1, keepAlive }) })
     const states: string[] = []
-    client.on('state', (s) => states.push(s))
     let received = 0
+    let onReceived: (() => void) | undefined
+    client.on('state', (s) => {
+      states.push(s)
+      onReceived?.() // a lost connection ends the wait for a delivery, and the loop
+    })
     await client.subscribe('ka/#', (m) => {
       received++
       m.ack()
+      onReceived?.()
     })
     const publisher = await mqtt.connectAsync(broker.url)
+    // At least 4 keepalive periods pass (a lower bound; MQTT.js's own timer would have fired
+    // after 1.5), each message is delivered before the next is sent, so the count cannot
+    // depend on how fast a loaded machine is.
     const until = Date.now() + keepAlive * 1000 * 4
+    let sent = 0
     try {
       while (Date.now() < until) {
+        const delivered = new Promise<void>((r) => (onReceived = r))
         await publisher.publishAsync('ka/1', 'x', { qos: 1 })
-        await new Promise((r) => setTimeout(r, 50))
+        sent++
+        await delivered
+        if (states.includes('reconnecting')) break
+        await new Promise((r) => setTimeout(r, 50)) // pacing only: a steady trickle, not a flood
       }
-      expect(received).toBeGreaterThan(40)
+      expect(received).toBe(sent)
+      expect(sent).toBeGreaterThan(1)
       expect(states).not.toContain('reconnecting')
       expect(client.state).toBe('connected')
     } finally {
