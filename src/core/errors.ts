@@ -92,3 +92,8 @@ export class ClosedError extends MqttFnError {
     super('ERR_CLOSED', what)
   }
 }
+
+/** The message of anything thrown: an Error's message, else its string form. */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}

@@ -67,4 +67,34 @@ describe('release(): messages given back come again, though the broker window is
     const { acked } = await run({ renewAfterReleased: 1000, renewAfterReleaseMs: 300 })
     expect(acked.size).toBe(MESSAGES)
   })
+
+  it('renewals for a message that fails on every redelivery back off (base, 2x, 4x ...), and say so', async () => {
+    const client = new PubsubClient(
+      { name: 'backoff', metadata: mqttMetadata({ url: broker.url, qos: 1, cleanSession: false, consumerID: uniqueId('bo') }) },
+      { renewAfterReleased: 1, renewAfterReleaseMs: 10_000, renewBackoffBaseMs: 150 },
+    )
+    const topic = `release/${uniqueId()}`
+    const renewedAt: number[] = []
+    let deliveries = 0
+    try {
+      await client.subscribe(topic, (m) => {
+        deliveries++
+        const streak = client.redelivery.renewalsInARow
+        if (streak > renewedAt.length) renewedAt.push(performance.now())
+        m.release()
+      })
+      const publisher = await mqtt.connectAsync(broker.url)
+      await publisher.publishAsync(topic, 'poison', { qos: 1 })
+      await publisher.endAsync()
+      const deadline = Date.now() + 15_000
+      while (renewedAt.length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+      expect(renewedAt.length).toBeGreaterThanOrEqual(4)
+      // Lower bounds only: each gap is at least the backoff it was scheduled with.
+      for (let i = 1; i < 4; i++) expect(renewedAt[i]! - renewedAt[i - 1]!).toBeGreaterThanOrEqual(150 * 2 ** (i - 1) - 15)
+      expect(client.redelivery.renewalsInARow).toBeGreaterThanOrEqual(4)
+      expect(deliveries).toBeGreaterThanOrEqual(4)
+    } finally {
+      await client.close()
+    }
+  })
 })

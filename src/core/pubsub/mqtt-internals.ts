@@ -1,0 +1,67 @@
+/**
+ * The only file that touches MQTT.js 5.x members its typings mark private (read in
+ * node_modules/mqtt/build/lib/client.js, 5.16). An MQTT.js upgrade is checked here first.
+ * - `_sendPacket`: write the PUBACK / PUBCOMP when the caller acks (inbound.ts explains why).
+ * - `_releaseIncomingQoS2Publish`: forget an inbound QoS 2 id after its PUBCOMP, as
+ *   handlers/pubrel.js does.
+ * - `_storeProcessingQueue`: a publish queued behind a store replay has no message id yet;
+ *   on timeout it is removed from here so it is never sent.
+ * - `connackTimer`: stopped when a client is discarded without end() (end() can hang).
+ * - `queue`: packets written while disconnected, sent after the next CONNACK.
+ */
+import type { MqttClient, PacketCallback } from 'mqtt'
+
+type AckPacket = { cmd: 'puback' | 'pubcomp'; messageId: number }
+
+interface MqttInternals {
+  _sendPacket(packet: AckPacket, cb?: (err?: Error) => void): void
+  _releaseIncomingQoS2Publish(messageId: number): void
+  _storeProcessingQueue?: Array<{ callback?: unknown }>
+  connackTimer?: ReturnType<typeof setTimeout> | null
+}
+
+const noop = (): void => {}
+
+/** Acks of inbound messages: meaningless (and dangerous) on any connection but their own. */
+const INBOUND_ACK_CMDS = new Set(['puback', 'pubrec', 'pubcomp'])
+
+const internals = (client: MqttClient): MqttInternals => client as unknown as MqttInternals
+
+/** The PUBACK of an inbound QoS 1 PUBLISH, exactly as handlers/publish.js would write it. */
+export function writePuback(client: MqttClient, messageId: number): void {
+  internals(client)._sendPacket({ cmd: 'puback', messageId })
+}
+
+/** What handlers/pubrel.js does for an inbound QoS 2 PUBLISH once its handler called back. */
+export function completeQoS2(client: MqttClient, messageId: number): void {
+  client.incomingStore.del({ messageId }, noop)
+  internals(client)._releaseIncomingQoS2Publish(messageId)
+  internals(client)._sendPacket({ cmd: 'pubcomp', messageId })
+}
+
+/**
+ * MQTT.js queues packets written while disconnected and sends them after the next CONNACK.
+ * An ack queued that way (e.g. the PUBREC MQTT.js writes for a QoS 2 PUBLISH it parsed after
+ * the socket closed) would carry an id of the old connection: drop it.
+ */
+export function dropQueuedInboundAcks(client: MqttClient): void {
+  client.queue = client.queue.filter((e) => !INBOUND_ACK_CMDS.has(e.packet.cmd))
+}
+
+/** Removes a publish that waits behind a store replay (it has no message id yet). */
+export function unqueuePublish(client: MqttClient, cb: PacketCallback): void {
+  const queue = internals(client)._storeProcessingQueue
+  if (!queue) return
+  const i = queue.findIndex((e) => e.callback === cb)
+  if (i >= 0) queue.splice(i, 1)
+}
+
+/** Drops a client without end() (which can wait forever for acks). */
+export function discardClient(client: MqttClient): void {
+  client.removeAllListeners()
+  // A late socket error on a discarded client must not become an unhandled 'error'.
+  client.on('error', noop)
+  clearTimeout(internals(client).connackTimer ?? undefined)
+  client.keepaliveManager?.destroy()
+  client.stream?.destroy()
+}
