@@ -94,12 +94,19 @@ describe('refuses to start on bad input, naming file and field', () => {
 describe('programmatic subscriptions (GET /dapr/subscribe)', () => {
   it('waits for a late app, accepts stringified metadata, delivers raw payloads and dead letters', async () => {
     const dir = await dirWith('')
-    // Reserve a port for the app, then start it only after the forwarder is waiting.
-    const placeholder = await startApp()
-    const url = placeholder.url
-    await placeholder.close()
+    // The app's port first holds a listener that drops every connection: the app "is not up
+    // yet". The real app starts there only once the forwarder has tried, failed and tried again.
+    const { createServer: createTcpServer } = await import('node:net')
+    let tries = 0
+    const notYet = createTcpServer((socket) => {
+      tries++
+      socket.destroy()
+    })
+    await new Promise<void>((resolve) => notYet.listen(0, '127.0.0.1', resolve))
+    const url = `http://127.0.0.1:${(notYet.address() as { port: number }).port}`
     const starting = startForwarder({ resourcesPath: dir.dir, appUrl: url, port: false, logLevel: 'silent', appSubscribeTimeoutMs: 10_000 })
-    await new Promise((r) => setTimeout(r, 700))
+    await waitFor(() => tries >= 2, 10_000, 'two tries of /dapr/subscribe before the app is up')
+    await new Promise((r) => notYet.close(r))
     const { createServer } = await import('node:http')
     const received: { path: string; body: string }[] = []
     const server = createServer((req, res) => {
@@ -291,8 +298,10 @@ describe('Resiliency circuit breaker', () => {
     await publishAll(suite.publisher, [{ topic: 'guarded/1', payload: cloudEvent('g-1', {}, 'guarded/1') }])
     await waitFor(() => seen.length >= 3, 5_000, 'three failed attempts')
     expect(await metric()).toBe('2')
-    // Open for 1 s: retries every 20 ms are refused before they reach the app.
-    await new Promise((r) => setTimeout(r, 600))
+    // Open for 1 s: retries every 20 ms are refused before they reach the app. The retry
+    // counter shows them happen (a refused attempt is a failed one, and retried).
+    const retriedAtTrip = await forwarder.metrics.total('retried')
+    await waitFor(async () => (await forwarder.metrics.total('retried')) >= retriedAtTrip + 5, 5_000, 'five retries while open')
     expect(seen.length).toBe(3)
     // Half-open: one trial, which fails and opens it again; then the app recovers.
     await waitFor(() => seen.length >= 4, 5_000, 'the half-open trial')
