@@ -29,3 +29,19 @@ export function settlesWithin(work: Promise<unknown>, ms: number): Promise<boole
   )
   return Promise.race([settled, bound]).finally(() => clearTimeout(timer))
 }
+
+/** Sleeps `ms`; resolves false at once when `signal` aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
+  if (signal?.aborted) return Promise.resolve(false)
+  return new Promise((resolve) => {
+    const onAbort = () => {
+      clearTimeout(timer)
+      resolve(false)
+    }
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort)
+      resolve(true)
+    }, Math.min(Math.max(ms, 0), 0x7fffffff))
+    signal?.addEventListener('abort', onAbort, { once: true })
+  })
+}

@@ -7,8 +7,9 @@
  * retried until `timeoutMs`.
  */
 import { MqttFnError, ResourceError } from '../core/errors.js'
+import { isRecord } from '../core/resources/values.js'
 import { redactRoute } from './targets/http.js'
-import { sleep } from './retry.js'
+import { sleep } from '../core/timeout.js'
 import type { SubscriptionSpec } from './subscriptions.js'
 
 export interface FetchAppSubscriptionsOptions {
@@ -18,9 +19,6 @@ export interface FetchAppSubscriptionsOptions {
   signal?: AbortSignal
   onWarning?: (message: string) => void
 }
-
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value)
 
 export async function fetchAppSubscriptions(appUrl: string, options: FetchAppSubscriptionsOptions = {}): Promise<SubscriptionSpec[]> {
   const { url, headers } = withoutCredentials(`${appUrl.replace(/\/+$/, '')}/dapr/subscribe`)

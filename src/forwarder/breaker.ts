@@ -14,6 +14,7 @@
  */
 import { compilePredicate } from './cel.js'
 import type { Target, TargetReply, TargetRequest } from './types.js'
+import { singleOutcome } from './outcome.js'
 
 export interface BreakerCounts {
   requests: number
@@ -163,5 +164,25 @@ export function guardTarget(target: Target, breaker: CircuitBreaker, isFailure: 
       if (!request.signal.aborted) breaker.record(generation, !isFailure(reply))
       return reply
     },
+  }
+}
+
+/**
+ * Targets behind a breaker, made once per breaker, target and kind of delivery. A single
+ * delivery fails when the outcome rules would retry it; a bulk one when no usable answer came
+ * back (entries are judged one by one after that).
+ */
+export class GuardedTargets {
+  readonly #byBreaker = new WeakMap<CircuitBreaker, Map<Target, { single?: Target; bulk?: Target }>>()
+
+  of(breaker: CircuitBreaker, target: Target, kind: 'single' | 'bulk'): Target {
+    let byTarget = this.#byBreaker.get(breaker)
+    if (!byTarget) this.#byBreaker.set(breaker, (byTarget = new Map()))
+    const entry = byTarget.get(target) ?? {}
+    byTarget.set(target, entry)
+    return (entry[kind] ??=
+      kind === 'single'
+        ? guardTarget(target, breaker, (reply) => singleOutcome(reply).kind === 'retry')
+        : guardTarget(target, breaker, (reply) => !reply.ok || (reply.status !== 404 && (reply.status < 200 || reply.status > 299))))
   }
 }

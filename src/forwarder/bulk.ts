@@ -8,7 +8,8 @@
 import { randomUUID } from 'node:crypto'
 import { goMarshal } from '../core/envelope/index.js'
 import { bulkOutcomes } from './outcome.js'
-import { backoffDelay, sleep } from './retry.js'
+import { sleep } from '../core/timeout.js'
+import { backoffDelay } from './retry.js'
 import type { BulkSettings, ForwardSubscription, Outcome, RetryPolicy, Target } from './types.js'
 
 export const BULK_EVENT_TYPE = 'com.dapr.event.sent.bulk'

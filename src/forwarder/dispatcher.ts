@@ -38,11 +38,13 @@ import { deliveryHeaders, prepare, type Prepared } from './event.js'
 import { LogLimiter } from './log-limiter.js'
 import type { Logger } from './logger.js'
 import type { DropReason, ForwarderMetrics, UnackedReason } from './metrics.js'
-import { guardTarget, type CircuitBreaker } from './breaker.js'
+import { GuardedTargets, type CircuitBreaker } from './breaker.js'
 import { Batcher, deliverBulk, newEntryId, type BulkEntry } from './bulk.js'
 import { NOT_FOUND_REASON, singleOutcome } from './outcome.js'
-import { sleep, withRetry } from './retry.js'
+import { sleep } from '../core/timeout.js'
+import { withRetry } from './retry.js'
 import { route } from './router.js'
+import { SlotScheduler } from './scheduler.js'
 import type { DeliveryObserver, ForwardSubscription, Outcome, Received, RetryPolicy, CompiledRule, Target, TargetKind, TargetRequest } from './types.js'
 
 export interface DispatcherOptions {
@@ -64,8 +66,6 @@ type Settlement =
   | { ack: true; how: 'delivered' | 'dropped' | 'deadlettered'; target?: Target }
   | { ack: false; reason: UnackedReason; target?: Target }
 
-const noop = (): void => {}
-
 /** Metric children bound to one subscription's labels, made once rather than per message. */
 interface SubscriptionMetrics {
   labels: { pubsub: string; subscription: string }
@@ -75,20 +75,9 @@ interface SubscriptionMetrics {
 
 export class Dispatcher {
   readonly #options: DispatcherOptions
-  /**
-   * Deliveries holding a slot. Not `#running.size`: a slot is taken before the delivery's
-   * promise exists, so that anything its first synchronous steps set off cannot take it too.
-   */
-  #active = 0
-  /** Deliveries waiting for a slot, oldest first (at most the client's un-acked cap). */
-  readonly #waiting: (() => void)[] = []
-  /** Deliveries that have started (hold a slot), for the drain on stop. */
-  readonly #running = new Set<Promise<void>>()
-  /** Per concrete topic of an ordered subscription: the deliveries queued behind the running one. */
-  readonly #chains = new Map<string, (() => void)[]>()
+  readonly #slots: SlotScheduler
   readonly #subscriptionMetrics = new WeakMap<ForwardSubscription, SubscriptionMetrics>()
-  /** Targets behind a breaker, made once per breaker, target and kind of delivery. */
-  readonly #guarded = new WeakMap<CircuitBreaker, Map<Target, { single?: Target; bulk?: Target }>>()
+  readonly #guarded = new GuardedTargets()
   readonly #batches = new Map<ForwardSubscription, Batcher<Received>>()
   readonly #abort = new AbortController()
   readonly #quiet = new LogLimiter()
@@ -96,10 +85,11 @@ export class Dispatcher {
 
   constructor(options: DispatcherOptions) {
     this.#options = options
+    this.#slots = new SlotScheduler(options.concurrency)
   }
 
   get inFlight(): number {
-    return this.#running.size + this.#waiting.length
+    return this.#slots.pending
   }
 
   #metricsOf(subscription: ForwardSubscription): SubscriptionMetrics {
@@ -134,68 +124,26 @@ export class Dispatcher {
     this.#stopping = true
     for (const batcher of this.#batches.values()) this.#abandon(batcher.take(), 'shutdown')
     this.#batches.clear()
-    const running = [...this.#running]
+    const running = this.#slots.running()
     let timer: NodeJS.Timeout | undefined
     const timedOut = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), timeoutMs)
     })
     const result = await Promise.race([Promise.allSettled(running).then(() => 'done' as const), timedOut])
     clearTimeout(timer)
-    const abandoned = result === 'timeout' ? this.#running.size : 0
+    const abandoned = result === 'timeout' ? this.#slots.running().length : 0
     // Abort what is still running: requests and backoff waits end now, nothing is acked or
     // dead-lettered for them. Wait (briefly) until they have observed it.
     this.#abort.abort()
     const grace = new AbortController()
-    await Promise.race([Promise.allSettled([...this.#running]), sleep(2_000, grace.signal)])
+    await Promise.race([Promise.allSettled(this.#slots.running()), sleep(2_000, grace.signal)])
     grace.abort()
     return { finished: running.length - abandoned, abandoned }
   }
 
-  /**
-   * Runs `work` in a slot (at most `concurrency` at once, first come first served). With a
-   * `key` (ordered subscriptions), deliveries of the same key also wait for each other.
-   */
+  /** Runs `work` for `items` in a slot of the scheduler (ordered subscriptions: after the same key). */
   #schedule(items: Received[], work: () => Promise<void>, key?: string): void {
-    if (key === undefined) {
-      this.#whenSlot(items, work, noop)
-      return
-    }
-    const queued = this.#chains.get(key)
-    const next = () => this.#whenSlot(items, work, () => this.#chainNext(key))
-    if (queued) queued.push(next)
-    else {
-      this.#chains.set(key, [])
-      next()
-    }
-  }
-
-  #chainNext(key: string): void {
-    const next = this.#chains.get(key)?.shift()
-    if (next) next()
-    else this.#chains.delete(key)
-  }
-
-  /**
-   * The concurrency bound, hand-written rather than p-limit: p-limit starts each task a
-   * microtask later and makes about five promises for it; measured on the forwarder benchmark
-   * that was 8-10 % of the forwarder's CPU per message (95-99 µs with this queue, 104-110 µs
-   * with p-limit, same machine, same hour).
-   */
-  #whenSlot(items: Received[], work: () => Promise<void>, done: () => void): void {
-    const start = () => {
-      this.#active++
-      const running = this.#run(items, work)
-      this.#running.add(running)
-      void running.then(() => {
-        this.#running.delete(running)
-        this.#active--
-        // The longest waiting first; an ordered topic's next delivery queues behind it.
-        if (this.#active < this.#options.concurrency) this.#waiting.shift()?.()
-        done()
-      })
-    }
-    if (this.#active < this.#options.concurrency) start()
-    else this.#waiting.push(start)
+    this.#slots.schedule(() => this.#run(items, work), key)
   }
 
   /** Never rejects. */
@@ -252,22 +200,10 @@ export class Dispatcher {
     })
   }
 
-  /**
-   * The target as deliveries of this pubsub reach it: behind the pubsub's circuit breaker when
-   * there is one. A single delivery fails when the outcome rules would retry it; a bulk one
-   * when no usable answer came back (entries are judged one by one after that).
-   */
+  /** The target as deliveries of this pubsub reach it: behind its circuit breaker when there is one. */
   #through(target: Target, pubsubName: string, kind: 'single' | 'bulk'): Target {
     const breaker = this.#options.breaker?.(pubsubName)
-    if (!breaker) return target
-    let byTarget = this.#guarded.get(breaker)
-    if (!byTarget) this.#guarded.set(breaker, (byTarget = new Map()))
-    const entry = byTarget.get(target) ?? {}
-    byTarget.set(target, entry)
-    return (entry[kind] ??=
-      kind === 'single'
-        ? guardTarget(target, breaker, (reply) => singleOutcome(reply).kind === 'retry')
-        : guardTarget(target, breaker, (reply) => !reply.ok || (reply.status !== 404 && (reply.status < 200 || reply.status > 299))))
+    return breaker ? this.#guarded.of(breaker, target, kind) : target
   }
 
   #deliveredCounter(m: SubscriptionMetrics, target: string): { inc(): void } {

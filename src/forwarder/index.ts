@@ -12,7 +12,8 @@ import { Dispatcher } from './dispatcher.js'
 import { startHealthServer, type HealthServer } from './health.js'
 import { createLogger, type Logger } from './logger.js'
 import { ForwarderMetrics } from './metrics.js'
-import { DEFAULT_RETRY_POLICY, inboundResiliency, type InboundResiliency } from './retry.js'
+import { inboundResiliency, type InboundResiliency } from './resiliency.js'
+import { DEFAULT_RETRY_POLICY } from './retry.js'
 import { Subscriber } from './subscriber.js'
 import { compileSubscriptions, specFromResource, type SubscriptionSpec } from './subscriptions.js'
 import { TargetRegistry } from './targets/index.js'
@@ -85,11 +86,6 @@ export interface Forwarder {
 }
 
 /**
- * Loads and checks everything (a bad resource, CEL expression or target refuses to start,
- * naming file and field), starts the health server, then subscribes. Resolves once started;
- * `ready` says when the broker side is up.
- */
-/**
  * What start-up refuses, without connecting anywhere: every YAML Subscription compiles (CEL,
  * routes, targets, pubsub names) and every Resiliency policy that applies reads. Throws
  * ResourceError naming file and field; returns each pubsub's inbound policies. `mqtt-fn
@@ -122,6 +118,11 @@ export function checkForwarding(
   return { resiliency }
 }
 
+/**
+ * Loads and checks everything (a bad resource, CEL expression or target refuses to start,
+ * naming file and field), starts the health server, then subscribes. Resolves once started;
+ * `ready` says when the broker side is up.
+ */
 export async function startForwarder(options: ForwarderOptions = {}): Promise<Forwarder> {
   const logger = options.logger ?? createLogger(options.logLevel ?? 'info')
   const env = options.env ?? process.env

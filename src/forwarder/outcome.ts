@@ -6,6 +6,7 @@
  * that is not a string) skips the status check, which counts as SUCCESS for one event but as
  * RETRY for every entry of a bulk delivery.
  */
+import { isRecord } from '../core/resources/values.js'
 import type { Outcome, TargetReply } from './types.js'
 import { SUCCESS } from './types.js'
 
@@ -15,8 +16,6 @@ export const STATUS_DROP = 'DROP'
 /** The reason of a drop caused by HTTP 404 (metrics tell it apart from DROP). */
 export const NOT_FOUND_REASON = 'app answered 404'
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value)
 
 /** Go's `json:"name"` lookup: exact or case-insensitive; the last matching key wins. */
 type Field = { found: false } | { found: true; value: string | null } | { found: true; typeError: true }
@@ -54,7 +53,7 @@ export function appStatus(body: string): string | undefined {
   const parsed = parseJson(body)
   if (!parsed.ok) return undefined
   if (parsed.value === null) return ''
-  if (!isObject(parsed.value)) return undefined
+  if (!isRecord(parsed.value)) return undefined
   const field = goStringField(parsed.value, 'status')
   if (!field.found) return ''
   if ('typeError' in field) return undefined
@@ -94,7 +93,7 @@ export function bulkOutcomes(reply: TargetReply, entryIds: readonly string[]): M
   const parsed = parseJson(body)
   if (!parsed.ok) return undecodable
   if (parsed.value === null) return all({ kind: 'retry', reason: 'bulk response had no statuses' })
-  if (!isObject(parsed.value)) return undecodable
+  if (!isRecord(parsed.value)) return undecodable
   let statuses: unknown = null
   for (const [key, value] of Object.entries(parsed.value)) {
     if (key.toLowerCase() === 'statuses') statuses = value
@@ -104,7 +103,7 @@ export function bulkOutcomes(reply: TargetReply, entryIds: readonly string[]): M
   const answers = new Map<string, string>()
   for (const item of (statuses as unknown[] | null) ?? []) {
     if (item === null) continue
-    if (!isObject(item)) return undecodable
+    if (!isRecord(item)) return undecodable
     const entryId = goStringField(item, 'entryId')
     const entryStatus = goStringField(item, 'status')
     if (('typeError' in entryId && entryId.typeError) || ('typeError' in entryStatus && entryStatus.typeError)) return undecodable

@@ -10,7 +10,7 @@ import type { PubsubComponent } from '../core/resources/types.js'
 import type { DeadLetterPublisher } from './deadletter.js'
 import type { Logger } from './logger.js'
 import type { ForwarderMetrics } from './metrics.js'
-import { sleep } from './retry.js'
+import { sleep } from '../core/timeout.js'
 import { keepSessionTidy } from './session-ledger.js'
 import type { ForwardSubscription } from './types.js'
 

@@ -2,7 +2,8 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { ResourceError } from '../../../src/core/errors.js'
 import type { OtherResource } from '../../../src/core/resources/types.js'
-import { DEFAULT_RETRY_POLICY, backoffDelay, inboundResiliency, parseGoDuration, withRetry } from '../../../src/forwarder/retry.js'
+import { DEFAULT_RETRY_POLICY, backoffDelay, withRetry } from '../../../src/forwarder/retry.js'
+import { durationMs, inboundResiliency } from '../../../src/forwarder/resiliency.js'
 import type { Outcome, RetryPolicy } from '../../../src/forwarder/types.js'
 
 const retry: Outcome = { kind: 'retry', reason: 'x' }
@@ -69,7 +70,7 @@ describe('withRetry', () => {
   })
 })
 
-describe('parseGoDuration', () => {
+describe('durationMs: Go durations through core/envelope/go-strconv.ts', () => {
   it.each([
     ['5s', 5000],
     ['500ms', 500],
@@ -78,8 +79,9 @@ describe('parseGoDuration', () => {
     ['0', 0],
     ['250us', 0.25],
     ['2h45m', 9_900_000],
-  ])('%s = %d ms', (text, ms) => expect(parseGoDuration(text)).toBe(ms))
-  it.each(['', '5', 's', '5 s', '1d', '-', 'abc'])('%j is not a duration', (text) => expect(parseGoDuration(text)).toBeUndefined())
+  ])('%s = %d ms', (text, ms) => expect(durationMs(text)).toBe(ms))
+  it.each(['', '5', 's', '5 s', '1d', '-', 'abc', ' 5s'])('%j is not a duration', (text) => expect(durationMs(text)).toBeUndefined())
+  it('is not a string: no duration', () => expect(durationMs(5)).toBeUndefined())
 })
 
 describe('inboundResiliency', () => {
