@@ -16,6 +16,7 @@
  * leaves a stale filter behind; it only delays the unsubscribe.
  */
 import { createHash } from 'node:crypto'
+import { ClosedError } from '../core/errors.js'
 import type { IncomingMessage } from '../core/pubsub/types.js'
 import type { MqttMetadata } from '../core/resources/types.js'
 import type { Logger } from './logger.js'
@@ -125,7 +126,7 @@ export async function keepSessionTidy(client: LedgerClient, wanted: readonly str
   try {
     await client.subscribe(topic, onMessage, { qos: 1 })
   } catch (error) {
-    if ((error as Error).name === 'ClosedError') return
+    if (error instanceof ClosedError) return
     logger.warn({ ...fields, error: (error as Error).message }, 'the session ledger topic was refused (set sessionLedgerTopic to a topic this client may use, or none); filters a removed Subscription left in the session are not unsubscribed')
     return
   }
@@ -139,7 +140,7 @@ export async function keepSessionTidy(client: LedgerClient, wanted: readonly str
     await client.publish(topic, written, { qos: 1, retain: true })
   } catch (error) {
     // Stopped before the list was written: the next start reads the old one.
-    if ((error as Error).name !== 'ClosedError') logger.warn({ ...fields, error: (error as Error).message }, unwritten)
+    if (!(error instanceof ClosedError)) logger.warn({ ...fields, error: (error as Error).message }, unwritten)
     return
   }
   // A broker's ACL may take the SUBSCRIBE and the PUBLISH and drop both in silence (Mosquitto

@@ -1,3 +1,4 @@
+import { BulkDecodeError } from './errors.js'
 import { goMarshal, parseGoJson } from '../core/envelope/index.js'
 import { MqttFnError } from '../core/errors.js'
 
@@ -30,9 +31,7 @@ function jsonKind(value: unknown): string {
   return typeof value === 'object' ? 'object' : typeof value
 }
 
-export class BulkDecodeError extends Error {
-  override name = 'BulkDecodeError'
-}
+export { BulkDecodeError }
 
 /** Decodes the body; throws BulkDecodeError with a Go-like message. */
 export function decodeBulkEntries(body: Buffer): BulkEntry[] {

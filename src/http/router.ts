@@ -12,6 +12,7 @@
  *   skipped, and a path with `..` before the pubsub name is routed on `path.Clean` as a whole.
  * Routes without a topic (healthz, metadata) are matched on `path.Clean` as in daprd.
  */
+import { UnescapeError } from './errors.js'
 
 export type RouteName = 'publish' | 'bulkPublish' | 'healthz' | 'healthzOutbound' | 'metadata'
 
@@ -46,9 +47,7 @@ export function goPathClean(p: string): string {
   return joined === '' ? '.' : joined
 }
 
-export class UnescapeError extends Error {
-  override name = 'UnescapeError'
-}
+export { UnescapeError }
 
 function hexValue(code: number): number {
   if (code >= 48 && code <= 57) return code - 48
