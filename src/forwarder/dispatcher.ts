@@ -41,7 +41,7 @@ import type { DropReason, ForwarderMetrics, UnackedReason } from './metrics.js'
 import { GuardedTargets, type CircuitBreaker } from './breaker.js'
 import { Batcher, deliverBulk, newEntryId, type BulkEntry } from './bulk.js'
 import { NOT_FOUND_REASON, singleOutcome } from './outcome.js'
-import { sleep } from '../core/timeout.js'
+import { settlesWithin } from '../core/timeout.js'
 import { withRetry } from './retry.js'
 import { route } from './router.js'
 import { SlotScheduler } from './scheduler.js'
@@ -125,19 +125,12 @@ export class Dispatcher {
     for (const batcher of this.#batches.values()) this.#abandon(batcher.take(), 'shutdown')
     this.#batches.clear()
     const running = this.#slots.running()
-    let timer: NodeJS.Timeout | undefined
-    const timedOut = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), timeoutMs)
-    })
-    const result = await Promise.race([Promise.allSettled(running).then(() => 'done' as const), timedOut])
-    clearTimeout(timer)
-    const abandoned = result === 'timeout' ? this.#slots.running().length : 0
+    const drained = await settlesWithin(Promise.allSettled(running), timeoutMs)
+    const abandoned = drained ? 0 : this.#slots.running().length
     // Abort what is still running: requests and backoff waits end now, nothing is acked or
     // dead-lettered for them. Wait (briefly) until they have observed it.
     this.#abort.abort()
-    const grace = new AbortController()
-    await Promise.race([Promise.allSettled(this.#slots.running()), sleep(2_000, grace.signal)])
-    grace.abort()
+    await settlesWithin(Promise.allSettled(this.#slots.running()), 2_000)
     return { finished: running.length - abandoned, abandoned }
   }
 

@@ -20,6 +20,7 @@ import { ClosedError } from '../core/errors.js'
 import type { IncomingMessage } from '../core/pubsub/types.js'
 import type { MqttMetadata } from '../core/resources/types.js'
 import type { Logger } from './logger.js'
+import { settlesWithin } from '../core/timeout.js'
 
 /** The part of PubsubClient the ledger needs. */
 export interface LedgerClient {
@@ -130,9 +131,7 @@ export async function keepSessionTidy(client: LedgerClient, wanted: readonly str
     logger.warn({ ...fields, error: (error as Error).message }, 'the session ledger topic was refused (set sessionLedgerTopic to a topic this client may use, or none); filters a removed Subscription left in the session are not unsubscribed')
     return
   }
-  let timer: NodeJS.Timeout | undefined
-  await Promise.race([read, new Promise<void>((resolve) => (timer = setTimeout(resolve, options.readTimeoutMs ?? 2000)))])
-  clearTimeout(timer)
+  await settlesWithin(read, options.readTimeoutMs ?? 2000)
   await lastTidy
   written = JSON.stringify({ filters: [...new Set(wanted)].sort(), consumerID: client.metadata.consumerID, updatedAt: new Date().toISOString() })
   const unwritten = 'could not write the session ledger (set sessionLedgerTopic to a topic this client may publish and subscribe to, or none); a Subscription removed later is not unsubscribed at the next start'
@@ -145,7 +144,6 @@ export async function keepSessionTidy(client: LedgerClient, wanted: readonly str
   }
   // A broker's ACL may take the SUBSCRIBE and the PUBLISH and drop both in silence (Mosquitto
   // on 3.1.1): only the write coming back proves the ledger works.
-  const came = await Promise.race([echo.then(() => true), new Promise<false>((resolve) => (timer = setTimeout(resolve, options.readTimeoutMs ?? 2000, false)))])
-  clearTimeout(timer)
+  const came = await settlesWithin(echo, options.readTimeoutMs ?? 2000)
   if (!came && client.state !== 'closed') logger.warn({ ...fields, error: 'the list written did not come back on the ledger topic' }, unwritten)
 }

@@ -1,5 +1,6 @@
 import net from 'node:net'
 import { Aedes, type AedesOptions } from 'aedes'
+import { settlesWithin } from '../core/timeout.js'
 
 export interface EmbeddedBrokerOptions {
   /** 0 or absent: a free port chosen by the OS. */
@@ -60,7 +61,7 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions = {}): Pro
       await closeAedes(aedes)
       // Sockets that aedes did not end (half-open, mid-CONNECT) would keep server.close pending.
       for (const socket of sockets) socket.destroy()
-      await withBound(serverClosed, CLOSE_BOUND_MS)
+      await settlesWithin(serverClosed, CLOSE_BOUND_MS)
     })()
     return closing
   }
@@ -70,14 +71,6 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions = {}): Pro
 
 function closeAedes(aedes: Aedes): Promise<void> {
   if (aedes.closed) return Promise.resolve()
-  return withBound(new Promise<void>((resolve) => aedes.close(() => resolve())), CLOSE_BOUND_MS)
+  return settlesWithin(new Promise<void>((resolve) => aedes.close(() => resolve())), CLOSE_BOUND_MS).then(() => {})
 }
 
-function withBound(promise: Promise<void>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined
-  const bound = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, ms)
-    timer.unref()
-  })
-  return Promise.race([promise, bound]).finally(() => clearTimeout(timer))
-}

@@ -13,6 +13,8 @@ import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { cloudEventId } from './trace.js'
+import { TimeoutError } from '../core/errors.js'
+import { withTimeout as boundedBy } from '../core/timeout.js'
 
 export type LambdaHandler = (event: unknown, context: LambdaLikeContext) => unknown
 
@@ -98,12 +100,11 @@ function context(name: string, timeoutMs: number): LambdaLikeContext {
   }
 }
 
+/** Lambda's own words when a handler runs past its timeout. */
 function withTimeout<T>(work: Promise<T>, ms: number, name: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Task timed out after ${(ms / 1000).toFixed(2)} seconds (${name})`)), ms)
+  return boundedBy(work, ms, name).catch((err: unknown) => {
+    throw err instanceof TimeoutError ? new Error(`Task timed out after ${(ms / 1000).toFixed(2)} seconds (${name})`) : err
   })
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer))
 }
 
 function readBody(req: http.IncomingMessage): Promise<Buffer> {

@@ -11,6 +11,7 @@ import type { PublishOptions } from '../core/pubsub/types.js'
 import type { PubsubComponent } from '../core/resources/types.js'
 import type { PublishClient } from '../http/options.js'
 import { publisherComponent } from '../core/pubsub/publisher-identity.js'
+import { settlesWithin } from '../core/timeout.js'
 
 export class PublishClients {
   readonly #clients = new Map<string, PubsubClient>()
@@ -48,12 +49,7 @@ export class PublishClients {
   /** Waits (at most `timeoutMs`) for the publishes in flight, then closes every client. */
   async retire(timeoutMs = 5_000): Promise<void> {
     if (this.#inFlight > 0) {
-      let timer: NodeJS.Timeout | undefined
-      await Promise.race([
-        new Promise<void>((resolve) => (this.#idle = resolve)),
-        new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
-      ])
-      clearTimeout(timer)
+      await settlesWithin(new Promise<void>((resolve) => (this.#idle = resolve)), timeoutMs)
     }
     const clients = [...this.#clients.values()]
     this.#clients.clear()
