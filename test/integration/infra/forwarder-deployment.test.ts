@@ -69,6 +69,13 @@ function startReplica(name: string, args: string[], port: number, resources: str
   return { name, port, proc, output: () => out, exited }
 }
 
+/** A counter of one replica's /metrics, summed over its labels. */
+const metricTotal = async (replica: Replica, name: string): Promise<number> => {
+  const { status, text } = await get(replica, '/metrics')
+  expect(status).toBe(200)
+  return [...text.matchAll(new RegExp(`^${name}\\{[^}]*\\} (\\d+)$`, 'gm'))].reduce((sum, m) => sum + Number(m[1]), 0)
+}
+
 const get = async (replica: Replica, path: string) => {
   const res = await fetch(`http://127.0.0.1:${replica.port}${path}`)
   return { status: res.status, text: await res.text() }
@@ -132,19 +139,28 @@ describe('the forwarder as infra/kubernetes deploys it', () => {
     const ids = Array.from({ length: 20 }, (_, i) => `order-${i}`)
     await publishAll(publisher, ids.map((id) => ({ topic: `orders/eu/${id}`, payload: cloudEvent(id, { id }, `orders/eu/${id}`) })))
     await waitFor(() => app.requests.length >= ids.length, 15_000, 'deliveries')
-    await new Promise((r) => setTimeout(r, 300))
-    const delivered = app.requests.map((r) => (r.json as { id: string }).id)
+    // A duplicate would reach a replica before anything published later on its connection, and
+    // is counted when received. Markers go out one at a time until each replica has had one:
+    // then every replica has received all it ever will of the 20.
+    const receivedBy = () => Promise.all(replicas.map((r) => metricTotal(r, 'mqttfn_forwarder_received_total')))
+    const hadMarker = replicas.map(() => false)
+    let markers = 0
+    while (!hadMarker.every(Boolean)) {
+      if (markers >= 50) throw new Error(`50 markers and still not one to each replica: ${JSON.stringify(hadMarker)}`)
+      const before = await receivedBy()
+      const id = `marker-${markers++}`
+      await publishAll(publisher, [{ topic: `orders/eu/${id}`, payload: cloudEvent(id, { id }, `orders/eu/${id}`) }])
+      await waitFor(() => app.requests.some((r) => (r.json as { id: string }).id === id), 15_000, id)
+      const after = await receivedBy()
+      after.forEach((n, i) => (hadMarker[i] ||= n > before[i]!))
+    }
+    expect((await receivedBy()).reduce((a, b) => a + b, 0)).toBe(ids.length + markers)
+    const delivered = app.requests.map((r) => (r.json as { id: string }).id).filter((id) => !id.startsWith('marker-'))
     expect(delivered.sort()).toEqual([...ids].sort())
     expect(new Set(app.requests.map((r) => r.path))).toEqual(new Set(['/orders']))
     // Each replica's Prometheus endpoint counts what it delivered; together, every message.
-    const counts = await Promise.all(
-      replicas.map(async (r) => {
-        const { status, text } = await get(r, '/metrics')
-        expect(status).toBe(200)
-        return [...text.matchAll(/^mqttfn_forwarder_delivered_total\{[^}]*\} (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0)
-      }),
-    )
-    expect(counts.reduce((a, b) => a + b, 0)).toBe(ids.length)
+    const counts = await Promise.all(replicas.map((r) => metricTotal(r, 'mqttfn_forwarder_delivered_total')))
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(ids.length + markers)
     for (const count of counts) expect(count).toBeGreaterThan(0)
   })
 
