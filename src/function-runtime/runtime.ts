@@ -2,10 +2,8 @@ import { MqttFnError } from '../core/errors.js'
 import { getPubsubClient } from '../core/pubsub/index.js'
 import { publisherComponent } from '../core/pubsub/publisher-identity.js'
 import { loadResources } from '../core/resources/index.js'
-import { inScope } from '../core/resources/scopes.js'
 import type { LoadedResources, PubsubComponent } from '../core/resources/types.js'
 import { boundedPublisher, type Publisher } from './publisher.js'
-import type { RelayTarget } from './relay.js'
 import type { FunctionSettings } from './settings.js'
 
 /** Where a function's messages go; `console` on both platforms (Lambda and Azure capture it). */
@@ -37,8 +35,9 @@ export class FunctionConfigError extends MqttFnError {
  * a crash loop) and the MQTT client (connected lazily by the first publish). Nothing here is
  * awaited past an invocation.
  *
- * It knows nothing of HTTP: the publish API is put on top of it by the HTTP functions
- * (`platforms/http-function/publish-api.ts`), so a queue relay's bundle does not carry it.
+ * What each kind of function builds on it is built lazily by that function, so a bundle
+ * carries only its own: the publish API (`platforms/http-function/publish-api.ts`, the only
+ * path to `src/http`) and the relay target (`relay-target.ts`).
  */
 export interface FunctionRuntime {
   readonly settings: FunctionSettings
@@ -49,8 +48,6 @@ export interface FunctionRuntime {
    * deadline. A function property, not a method: callers pass it on unbound.
    */
   readonly publisher: (component: PubsubComponent) => Publisher
-  /** The component a queue relay publishes through (`MQTTFN_PUBSUB`, or the only one). */
-  relayTarget(): Promise<RelayTarget>
 }
 
 export function createFunctionRuntime(options: FunctionRuntimeOptions): FunctionRuntime {
@@ -61,9 +58,8 @@ export function createFunctionRuntime(options: FunctionRuntimeOptions): Function
   const publisherFor = (component: PubsubComponent): Publisher => boundedPublisher(component, getClient(component))
 
   let resources: Promise<LoadedResources> | undefined
-  let target: Promise<RelayTarget> | undefined
 
-  const runtime: FunctionRuntime = {
+  return {
     settings,
     logger,
     resources() {
@@ -81,19 +77,7 @@ export function createFunctionRuntime(options: FunctionRuntimeOptions): Function
       return resources
     },
     publisher: publisherFor,
-    relayTarget() {
-      target ??= runtime.resources().then((loaded) => {
-        const visible = loaded.pubsubs.filter((p) => inScope(p.scopes, settings.appId ?? ''))
-        const pubsub = choosePubsub(visible, settings.pubsubName)
-        const relay: RelayTarget = { pubsub, publisher: publisherFor(pubsub) }
-        if (settings.defaultTopic !== undefined) relay.defaultTopic = settings.defaultTopic
-        if (settings.appId !== undefined) relay.appId = settings.appId
-        return relay
-      })
-      return target
-    },
   }
-  return runtime
 }
 
 function defaultLoad(settings: FunctionSettings): Promise<LoadedResources> {
@@ -101,25 +85,6 @@ function defaultLoad(settings: FunctionSettings): Promise<LoadedResources> {
     ...(settings.appId === undefined ? {} : { appId: settings.appId }),
     env: settings.env,
   })
-}
-
-/** `MQTTFN_PUBSUB` when set, else the only pubsub component. */
-export function choosePubsub(pubsubs: readonly PubsubComponent[], name: string | undefined): PubsubComponent {
-  const names = pubsubs.map((p) => p.name)
-  if (name !== undefined) {
-    const found = pubsubs.find((p) => p.name === name)
-    if (found) return found
-    throw new FunctionConfigError(
-      `MQTTFN_PUBSUB names ${JSON.stringify(name)}, which is not a pubsub.mqtt component in the resources` +
-        (names.length > 0 ? ` (there are: ${names.join(', ')})` : ' (there is none)'),
-    )
-  }
-  const [only, ...more] = pubsubs
-  if (only === undefined) throw new FunctionConfigError('the resources hold no pubsub.mqtt component')
-  if (more.length > 0) {
-    throw new FunctionConfigError(`the resources hold several pubsub components (${names.join(', ')}): set MQTTFN_PUBSUB to one of them`)
-  }
-  return only
 }
 
 function errorText(err: unknown): string {

@@ -2,6 +2,7 @@ import middy from '@middy/core'
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda'
 import { runWithDeadline } from '../../function-runtime/deadline.js'
 import { RelayError, relayMessage, type MessageAttributes, type QueueMessage, type RelayTarget } from '../../function-runtime/relay.js'
+import { lazyRelayTarget } from '../../function-runtime/relay-target.js'
 import type { FunctionRuntime } from '../../function-runtime/runtime.js'
 import { remainingTime } from './context.js'
 import { messageIdOf, recordsOf, sqsPartialBatch, type RecordOutcomes, type SqsPartialBatchOptions } from './sqs-partial-batch.js'
@@ -22,13 +23,14 @@ export interface SqsRelayOptions {
  * that record and every one after it are reported, so the queue keeps their order.
  */
 export function createSqsRelayHandler(runtime: FunctionRuntime, options: SqsRelayOptions = {}): SqsRelayHandler {
+  const relayTarget = lazyRelayTarget(runtime)
   const handler = middy<unknown, RecordOutcomes | SQSBatchResponse>()
     .use(sqsPartialBatch(options.logger === undefined ? {} : { logger: options.logger }))
     .handler(async (event: unknown, context: Context): Promise<RecordOutcomes> => {
       const records = recordsOf(event)
       if (records.length === 0) return []
       return runWithDeadline(remainingTime(context), async () => {
-        const target = await runtime.relayTarget()
+        const target = await relayTarget()
         const messages = records.map(toQueueMessage)
         return isFifo(records) ? relayInOrder(messages, target) : Promise.allSettled(messages.map((m) => relayMessage(m, target)))
       })

@@ -2,6 +2,7 @@ import type { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } fr
 import type { FunctionRuntime } from '../../function-runtime/runtime.js'
 import { failureResponse } from '../http-function/failure.js'
 import { lazyPublishApi, type PublishFunctionOptions } from '../http-function/publish-api.js'
+import { contextLogger } from './context-logger.js'
 import { toApiRequest, toHttpResponseInit, type AzureHttpTranslateOptions } from './http-request.js'
 
 export type AzureHttpPublishOptions = AzureHttpTranslateOptions & PublishFunctionOptions
@@ -21,14 +22,5 @@ export function createAzureHttpPublishHandler(runtime: FunctionRuntime, options:
     } catch (error) {
       return toHttpResponseInit(failureResponse(error, contextLogger(context, runtime)))
     }
-  }
-}
-
-/** The invocation's log when there is one (it carries the invocation id), else the runtime's. */
-export function contextLogger(context: InvocationContext | undefined, runtime: FunctionRuntime): FunctionRuntime['logger'] {
-  if (!context) return runtime.logger
-  return {
-    error: (message, ...details) => context.error(message, ...details),
-    warn: (message, ...details) => context.warn(message, ...details),
   }
 }

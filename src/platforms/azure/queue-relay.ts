@@ -1,7 +1,8 @@
 import type { InvocationContext, StorageQueueHandler } from '@azure/functions'
 import { relayMessage, type QueueMessage } from '../../function-runtime/relay.js'
+import { lazyRelayTarget } from '../../function-runtime/relay-target.js'
 import type { FunctionRuntime } from '../../function-runtime/runtime.js'
-import { contextLogger } from './http-publish.js'
+import { contextLogger } from './context-logger.js'
 
 /**
  * The Storage Queue relay (v4 model): one queue message becomes one MQTT message, with the
@@ -13,10 +14,11 @@ import { contextLogger } from './http-publish.js'
  * (host.json, 5 in the built app), moves it to `<queue>-poison`. Nothing is swallowed.
  */
 export function createAzureQueueRelayHandler(runtime: FunctionRuntime): StorageQueueHandler {
+  const relayTarget = lazyRelayTarget(runtime)
   return async (queueEntry: unknown, context: InvocationContext): Promise<void> => {
     const message: QueueMessage = { id: messageId(context), body: queueEntry }
     try {
-      const target = await runtime.relayTarget()
+      const target = await relayTarget()
       await relayMessage(message, target)
     } catch (error) {
       const attempt = dequeueCount(context)

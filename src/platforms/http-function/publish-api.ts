@@ -20,9 +20,10 @@ export function lazyPublishApi(runtime: FunctionRuntime, options: PublishFunctio
     api ??= runtime.resources().then((resources) =>
       createPublishApi({
         resources,
-        ...(settings.appId === undefined ? {} : { appId: settings.appId }),
-        ...(settings.apiToken === undefined ? {} : { apiToken: settings.apiToken }),
-        ...(options.maxBodyBytes === undefined ? {} : { maxBodyBytes: options.maxBodyBytes }),
+        // Unset is undefined: the publish API reads each of these with `??`.
+        appId: settings.appId,
+        apiToken: settings.apiToken,
+        maxBodyBytes: options.maxBodyBytes,
         getClient: runtime.publisher,
         logger: { error: (...args: unknown[]) => logger.error('mqtt-fn:', ...args) },
       }),
