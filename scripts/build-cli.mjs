@@ -9,13 +9,18 @@ import * as esbuild from 'esbuild'
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 
 /**
- * One ES module of our code with the packages left as imports (resolved from node_modules
- * beside it); returns its size in bytes.
+ * Our code bundled as ES modules, the packages left as imports (resolved from node_modules
+ * beside it). `entry` is one file written to `target.outfile`, or a map of names to files
+ * written to `target.outdir` with the code they share split into chunks (one copy of each
+ * module, so module state and `instanceof` hold across entries). Returns each entry's size in
+ * bytes, by output file name, and the total.
  */
-export async function bundleModule(entry, outfile) {
+export async function bundleModule(entry, target) {
+  const { outfile, outdir } = typeof target === 'string' ? { outfile: target } : target
+  const many = typeof entry !== 'string'
   const result = await esbuild.build({
-    entryPoints: [entry],
-    outfile,
+    entryPoints: many ? entry : [entry],
+    ...(outdir ? { outdir, splitting: true, chunkNames: 'chunks/[name]-[hash]' } : { outfile }),
     bundle: true,
     packages: 'external',
     platform: 'node',
@@ -25,11 +30,14 @@ export async function bundleModule(entry, outfile) {
     logLevel: 'warning',
     metafile: true,
   })
-  return Object.values(result.metafile.outputs).find((o) => o.entryPoint)?.bytes ?? 0
+  const outputs = Object.entries(result.metafile.outputs).filter(([file]) => !file.endsWith('.map'))
+  const bytes = outputs.reduce((sum, [, o]) => sum + o.bytes, 0)
+  const entries = Object.fromEntries(outputs.filter(([, o]) => o.entryPoint).map(([file, o]) => [file, o.bytes]))
+  return { bytes, entries, metafile: result.metafile }
 }
 
 /** Writes `outfile` (default dist/cli/main.js) and its source map; returns its size in bytes. */
 export async function buildCli({ outfile = join(root, 'dist', 'cli', 'main.js') } = {}) {
   await rm(dirname(outfile), { recursive: true, force: true })
-  return bundleModule(join(root, 'src', 'cli', 'main.ts'), outfile)
+  return (await bundleModule(join(root, 'src', 'cli', 'main.ts'), outfile)).bytes
 }

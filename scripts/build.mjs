@@ -8,6 +8,7 @@
 //   dist/functions/sizes.json               bundle sizes, and MQTT.js alone bundled the same way
 //   dist/cli/main.js                        the CLI (bin/mqtt-fn.mjs runs it when src/ is absent,
 //                                           e.g. in the forwarder's image, infra/forwarder/Dockerfile)
+//   dist/index.js, forwarder.js, local.js   the library's entries (package.json `exports`; build-lib.mjs)
 //
 // Options: --resources DIR (default ./resources), --strict (fail when the resources do not load
 // with this environment), --quiet.
@@ -204,14 +205,15 @@ async function main() {
 
   await writeFile(join(out, 'sizes.json'), JSON.stringify(sizes, null, 2) + '\n')
   const cliBytes = await buildCli()
-  const libBytes = await buildLib()
+  const lib = await buildLib()
   log(`build: MQTT.js alone ${kb(sizes.mqttAlone)}`)
   for (const [name, s] of Object.entries(sizes.aws)) {
     log(`build: dist/functions/aws/${name}/index.mjs ${kb(s.bundle)} (${s.ratioToMqttAlone}x MQTT.js alone), ${name}.zip ${kb(s.zip)}`)
   }
   log(`build: dist/functions/azure/index.mjs ${kb(azureBytes)} (${sizes.azure.ratioToMqttAlone}x)`)
   log(`build: dist/cli/main.js ${kb(cliBytes)} (packages not bundled)`)
-  log(`build: dist/index.js ${kb(libBytes)} + dist/types (the library: import from 'mqtt-fn')`)
+  const libEntries = Object.entries(lib.entries).map(([file, bytes]) => `${file} ${kb(bytes)}`).join(', ')
+  log(`build: ${libEntries}, ${kb(lib.bytes)} with shared chunks, + dist/types (the library: 'mqtt-fn', 'mqtt-fn/forwarder', 'mqtt-fn/local')`)
   log(`build: done in ${Date.now() - started} ms`)
 }
 

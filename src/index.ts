@@ -6,6 +6,13 @@
  *   const { payload } = buildPublishPayload({ pubsubName: 'pubsub', topic: 'orders/new', data, contentType: 'application/json' })
  *   await client.publish('orders/new', payload)          // resolves after the broker's PUBACK
  *   await client.subscribe('orders/#', (m) => { ...; m.ack() })  // PUBACK only on ack()
+ *
+ * This entry is core and the publish API only (packages: mqtt, yaml, p-limit). The parts with
+ * heavy dependencies have their own subpath exports, so a library user loads only what they
+ * use: `mqtt-fn/forwarder` (src/exports/forwarder.ts: pino, prom-client, @bufbuild/cel, undici)
+ * and `mqtt-fn/local` (src/exports/local.ts: aedes). `mqtt-fn/functions` (issue 11) will be the
+ * API for the user's own functions, on src/function-runtime. test/e2e/bundles.test.ts checks
+ * what each entry loads.
  */
 export { MqttFnError, ResourceError, TopicError, TimeoutError, PublishError, ClosedError, formatProblem } from './core/errors.js'
 export type { ResourceLocation, ResourceProblem } from './core/errors.js'
@@ -50,9 +57,3 @@ export type {
 export { createPublishApi } from './http/index.js'
 export { startHttpServer } from './http/node-server.js'
 export type { ApiHandler, ApiRequest, ApiResponse, PublishApiOptions } from './http/index.js'
-
-export { startForwarder } from './forwarder/index.js'
-export type { Forwarder, ForwarderOptions, DeliveryEvent } from './forwarder/index.js'
-
-export { startEmbeddedBroker } from './local/broker.js'
-export type { EmbeddedBroker } from './local/broker.js'

@@ -3,12 +3,13 @@
 // the Functions host imports dist/functions/azure/index.mjs (here the @azure/functions copy in
 // the bundle runs in its test mode, so the handlers are called through the module's exports).
 import { execFile } from 'node:child_process'
-import { readFile, readdir, stat } from 'node:fs/promises'
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
 import { unzipSync } from 'fflate'
-import { beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { PlatformHandlers } from '../integration/platforms/cases.js'
 import { describePlatformCases } from '../integration/platforms/cases.js'
 
@@ -54,14 +55,87 @@ describe('npm run build', () => {
     await stat(join(dist, 'azure/resources/pubsub.yaml'))
   })
 
-  it("builds the library: `import { ... } from 'mqtt-fn'` resolves to dist/index.js with its declarations", async () => {
-    await stat(join(root, 'dist', 'types', 'index.d.ts'))
-    const { stdout } = await run(
-      process.execPath,
-      ['--input-type=module', '-e', "const m = await import('mqtt-fn'); console.log(JSON.stringify(['loadResources', 'getPubsubClient', 'buildPublishPayload', 'createPublishApi', 'startForwarder', 'startEmbeddedBroker'].map((k) => typeof m[k])))"],
-      { cwd: root, timeout: 30_000 },
-    )
-    expect(JSON.parse(stdout.trim())).toEqual(Array(6).fill('function'))
+  it('builds every entry of package.json `exports` with its declarations', async () => {
+    const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { exports: Record<string, string | { types: string; default: string }> }
+    expect(Object.keys(pkg.exports)).toEqual(expect.arrayContaining(['.', './forwarder', './local']))
+    for (const [subpath, target] of Object.entries(pkg.exports)) {
+      for (const file of typeof target === 'string' ? [target] : [target.types, target.default]) {
+        await expect(stat(join(root, file)), `${subpath}: ${file}`).resolves.toBeTruthy()
+      }
+    }
+  })
+
+  describe('the library, imported by package name from a project that installed it', () => {
+    let project: string
+    beforeAll(async () => {
+      // node_modules/mqtt-fn is a symlink to this package, as `npm install ../mqtt-fn` or
+      // `npm link` makes it; Node resolves the package's own imports from its real path.
+      project = await mkdtemp(join(tmpdir(), 'mqttfn-user-'))
+      await mkdir(join(project, 'node_modules'))
+      await symlink(root, join(project, 'node_modules', 'mqtt-fn'), 'dir')
+      await copyFile(join(root, 'test/helpers/loaded-packages.mjs'), join(project, 'loaded-packages.mjs'))
+    })
+    afterAll(() => rm(project, { recursive: true, force: true }))
+
+    /** The packages a fresh node process loads for `import(specifier)`, and the names the module exports. */
+    async function loads(specifier: string): Promise<{ packages: string[]; exports: string[] }> {
+      const { stdout } = await run(process.execPath, ['loaded-packages.mjs', specifier], { cwd: project, timeout: 30_000 })
+      return JSON.parse(stdout) as { packages: string[]; exports: string[] }
+    }
+
+    const HEAVY = ['aedes', 'prom-client', 'pino', '@bufbuild/cel', 'undici']
+
+    it("`import 'mqtt-fn'` loads core and the publish API, none of aedes, prom-client, pino, @bufbuild/cel, undici", async () => {
+      const { packages, exports } = await loads('mqtt-fn')
+      expect(exports).toEqual(expect.arrayContaining(['loadResources', 'getPubsubClient', 'buildPublishPayload', 'createPublishApi', 'startHttpServer']))
+      // The hook sees the packages it should: the check below is not vacuous.
+      expect(packages).toEqual(expect.arrayContaining(['mqtt', 'yaml']))
+      for (const heavy of HEAVY) expect(packages, `mqtt-fn must not load ${heavy}`).not.toContain(heavy)
+    })
+
+    it("'mqtt-fn/forwarder' resolves and brings the forwarder's packages, not aedes", async () => {
+      const { packages, exports } = await loads('mqtt-fn/forwarder')
+      expect(exports).toContain('startForwarder')
+      expect(packages).toEqual(expect.arrayContaining(['mqtt', 'pino', 'prom-client', '@bufbuild/cel', 'undici']))
+      expect(packages).not.toContain('aedes')
+    })
+
+    it("'mqtt-fn/local' resolves and brings aedes, not the forwarder's packages", async () => {
+      const { packages, exports } = await loads('mqtt-fn/local')
+      expect(exports).toContain('startEmbeddedBroker')
+      expect(packages).toContain('aedes')
+      for (const absent of ['prom-client', 'pino', '@bufbuild/cel', 'undici']) expect(packages).not.toContain(absent)
+    })
+
+    it('types every entry by package name (tsc on a user file, NodeNext resolution)', async () => {
+      await writeFile(
+        join(project, 'check.ts'),
+        [
+          "import { loadResources, type PubsubComponent } from 'mqtt-fn'",
+          "import { startForwarder, type Forwarder, type ForwarderOptions } from 'mqtt-fn/forwarder'",
+          "import { startEmbeddedBroker, type EmbeddedBroker } from 'mqtt-fn/local'",
+          "const options: ForwarderOptions = { port: false, resourcesPath: './resources' }",
+          'export async function main(): Promise<[Forwarder, EmbeddedBroker, PubsubComponent[]]> {',
+          '  const broker = await startEmbeddedBroker({ port: 0 })',
+          "  const { pubsubs } = await loadResources('./resources')",
+          '  return [await startForwarder(options), broker, pubsubs]',
+          '}',
+          '// @ts-expect-error the forwarder is on its own entry, not on the root one',
+          "import { startForwarder as fromRoot } from 'mqtt-fn'",
+          'void fromRoot',
+          '',
+        ].join('\n'),
+      )
+      const compilerOptions = { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, noEmit: true, skipLibCheck: true, types: [] }
+      await writeFile(join(project, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['check.ts'] }))
+      const tsc = join(root, 'node_modules/typescript/bin/tsc')
+      // tsc reports on stdout; the failure shows it instead of a bare "Command failed".
+      const result = await run(process.execPath, [tsc, '-p', project], { cwd: project, timeout: 60_000 }).then(
+        () => '',
+        (error: { stdout?: string; message: string }) => error.stdout || error.message,
+      )
+      expect(result).toBe('')
+    }, 60_000)
   })
 
   it('keeps each AWS bundle within 1.15x of MQTT.js alone, without aedes, the AWS SDK or the CLI', async () => {
