@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { Batcher, bulkEnvelope, deliverBulk } from '../../../src/forwarder/bulk.js'
 import type { ForwardSubscription, Outcome, Target, TargetRequest } from '../../../src/forwarder/types.js'
 
@@ -17,21 +17,29 @@ const sub = (extra: Partial<ForwardSubscription> = {}): ForwardSubscription => (
 })
 
 describe('Batcher', () => {
-  it('hands over a full batch at once and a partial one after maxAwaitDurationMs', async () => {
+  // Fake timers: the partial batch is handed over by its own maxAwaitDurationMs timer, exactly.
+  beforeEach(() => void vi.useFakeTimers())
+  afterEach(() => void vi.useRealTimers())
+
+  it('hands over a full batch at once and a partial one after maxAwaitDurationMs', () => {
     const batches: number[][] = []
     const b = new Batcher<number>({ maxMessagesCount: 3, maxAwaitDurationMs: 30 }, (items) => batches.push(items))
     for (const n of [1, 2, 3, 4]) b.add(n)
     expect(batches).toEqual([[1, 2, 3]])
-    await new Promise((r) => setTimeout(r, 60))
+    vi.advanceTimersByTime(29)
+    expect(batches).toEqual([[1, 2, 3]])
+    vi.advanceTimersByTime(1)
     expect(batches).toEqual([[1, 2, 3], [4]])
   })
 
-  it('take() empties without handing over', async () => {
+  it('take() empties without handing over', () => {
     const batches: number[][] = []
     const b = new Batcher<number>({ maxMessagesCount: 10, maxAwaitDurationMs: 10 }, (items) => batches.push(items))
     b.add(1)
+    expect(vi.getTimerCount()).toBe(1)
     expect(b.take()).toEqual([1])
-    await new Promise((r) => setTimeout(r, 30))
+    expect(vi.getTimerCount()).toBe(0) // its timer is gone, not merely not yet due
+    vi.advanceTimersByTime(1000)
     expect(batches).toEqual([])
   })
 })

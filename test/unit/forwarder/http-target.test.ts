@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { clampTimer, HttpAgents, httpTarget } from '../../../src/forwarder/targets/http.js'
 import type { TargetRequest } from '../../../src/forwarder/types.js'
 import { generateCerts, type TestCerts } from '../../helpers/certs.js'
+import { waitFor } from '../../helpers/forwarder.js'
 
 const run = promisify(execFile)
 
@@ -65,9 +66,13 @@ describe('HTTP target (undici, keep-alive)', () => {
     const onError = (e: unknown) => errors.push(e)
     process.on('uncaughtException', onError)
     try {
+      const before = seen.length
       const reply = await httpTarget(`${url}/orders`, agents).send(request({ signal: controller.signal }))
       expect(reply).toEqual({ ok: false, reason: expect.stringContaining('aborted') })
-      await new Promise((r) => setTimeout(r, 100))
+      // A full round trip through the same agents afterwards: a socket error the aborted
+      // request left behind would have surfaced by the time it is answered.
+      expect((await httpTarget(`${url}/orders`, agents).send(request())).ok).toBe(true)
+      expect(seen.length).toBe(before + 1) // the aborted one never reached the app
       expect(errors).toEqual([])
     } finally {
       process.off('uncaughtException', onError)
@@ -78,8 +83,11 @@ describe('HTTP target (undici, keep-alive)', () => {
     const timedOut = await httpTarget(`${url}/slow`, agents).send(request({ timeoutMs: 100 }))
     expect(timedOut).toEqual({ ok: false, reason: expect.stringContaining('timed out') })
     const controller = new AbortController()
+    const before = seen.length
     const pending = httpTarget(`${url}/slow`, agents).send(request({ signal: controller.signal }))
-    setTimeout(() => controller.abort(), 50)
+    // Mid-request: the app has the request and has not answered (it answers after 2 s).
+    await waitFor(() => seen.length > before)
+    controller.abort()
     expect(await pending).toEqual({ ok: false, reason: expect.stringContaining('aborted') })
   })
 

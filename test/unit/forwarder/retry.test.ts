@@ -62,8 +62,13 @@ describe('withRetry', () => {
   it('an abort ends the wait and makes no further attempt', async () => {
     const controller = new AbortController()
     let attempts = 0
-    const running = withRetry(async () => (attempts++, retry), { ...DEFAULT_RETRY_POLICY, initialIntervalMs: 60_000, maxIntervalMs: 60_000 }, { signal: controller.signal })
-    await new Promise((r) => setTimeout(r, 20))
+    let waiting!: () => void
+    const inBackoff = new Promise<void>((r) => (waiting = r))
+    const running = withRetry(async () => (attempts++, retry), { ...DEFAULT_RETRY_POLICY, initialIntervalMs: 60_000, maxIntervalMs: 60_000 }, {
+      signal: controller.signal,
+      onRetry: () => waiting(), // called as the 60 s backoff begins
+    })
+    await inBackoff
     controller.abort()
     expect((await running).kind).toBe('retry')
     expect(attempts).toBe(1)
