@@ -1,5 +1,5 @@
 import { buildPublishPayload, parseGoBool } from '../core/envelope/index.js'
-import { MqttFnError } from '../core/errors.js'
+import { errorMessage, MqttFnError } from '../core/errors.js'
 import { isPublishAllowed } from '../core/resources/scopes.js'
 import type { PubsubComponent } from '../core/resources/types.js'
 import { validatePublishTopic } from '../core/topics/index.js'
@@ -239,6 +239,3 @@ function isCloudEventsType(contentType: string): boolean {
 }
 
 
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err)
-}

@@ -1,4 +1,4 @@
-import { MqttFnError } from '../core/errors.js'
+import { errorMessage, MqttFnError } from '../core/errors.js'
 import { getPubsubClient } from '../core/pubsub/index.js'
 import { publisherComponent } from '../core/pubsub/publisher-identity.js'
 import { loadResources } from '../core/resources/index.js'
@@ -70,7 +70,7 @@ export function createFunctionRuntime(options: FunctionRuntimeOptions): Function
           return loaded
         },
         (err: unknown) => {
-          logger.error(`mqtt-fn: resources in ${settings.resourcesPath} could not be loaded:\n${errorText(err)}`)
+          logger.error(`mqtt-fn: resources in ${settings.resourcesPath} could not be loaded:\n${errorMessage(err)}`)
           throw new FunctionConfigError('the Dapr resources could not be loaded; see the function log', { cause: err })
         },
       )
@@ -87,6 +87,4 @@ function defaultLoad(settings: FunctionSettings): Promise<LoadedResources> {
   })
 }
 
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err)
-}
+

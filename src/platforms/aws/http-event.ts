@@ -7,6 +7,7 @@ import type {
 import type { ApiRequest, ApiResponse } from '../../http/types.js'
 import { BadRequestError } from '../http-function/failure.js'
 import { stripPathPrefix, toEncodedPath } from '../http-function/path.js'
+import { isRecord } from '../../core/resources/values.js'
 
 /**
  * What reaches an HTTP-triggered Lambda: payload format 2.0 (Function URL, API Gateway HTTP
@@ -24,15 +25,15 @@ export interface AwsHttpTranslateOptions {
 }
 
 export function isHttpEventV2(event: unknown): event is APIGatewayProxyEventV2 {
-  if (!isObject(event)) return false
+  if (!isRecord(event)) return false
   const context = event['requestContext']
-  if (!isObject(context)) return false
+  if (!isRecord(context)) return false
   const http = context['http']
-  return isObject(http) && typeof http['method'] === 'string'
+  return isRecord(http) && typeof http['method'] === 'string'
 }
 
 export function isHttpEventV1(event: unknown): event is APIGatewayProxyEvent {
-  return isObject(event) && typeof event['httpMethod'] === 'string' && typeof event['path'] === 'string'
+  return isRecord(event) && typeof event['httpMethod'] === 'string' && typeof event['path'] === 'string'
 }
 
 /** Payload 2.0 or 1.0 event → the platform-neutral request of the publish API. */
@@ -67,7 +68,7 @@ function fromV1(event: APIGatewayProxyEvent, options: AwsHttpTranslateOptions): 
   // multiValueHeaders holds every value; `headers` only the last one of a repeated header.
   const headers = lowerCaseHeaders(e['headers'])
   const multi = e['multiValueHeaders']
-  if (isObject(multi)) {
+  if (isRecord(multi)) {
     for (const [name, values] of Object.entries(multi)) {
       if (!Array.isArray(values)) continue
       const strings = values.filter((v): v is string => typeof v === 'string')
@@ -80,12 +81,12 @@ function fromV1(event: APIGatewayProxyEvent, options: AwsHttpTranslateOptions): 
   const query = new URLSearchParams()
   const multiQuery = e['multiValueQueryStringParameters']
   const singleQuery = e['queryStringParameters']
-  if (isObject(multiQuery) && Object.keys(multiQuery).length > 0) {
+  if (isRecord(multiQuery) && Object.keys(multiQuery).length > 0) {
     for (const [name, values] of Object.entries(multiQuery)) {
       if (!Array.isArray(values)) continue
       for (const value of values) if (typeof value === 'string') query.append(name, value)
     }
-  } else if (isObject(singleQuery)) {
+  } else if (isRecord(singleQuery)) {
     for (const [name, value] of Object.entries(singleQuery)) {
       if (typeof value === 'string') query.append(name, value)
     }
@@ -94,7 +95,7 @@ function fromV1(event: APIGatewayProxyEvent, options: AwsHttpTranslateOptions): 
   const context = e['requestContext']
   return {
     method: event.httpMethod.toUpperCase(),
-    path: routePath(event.path, isObject(context) ? str(context['stage']) : '', options),
+    path: routePath(event.path, isRecord(context) ? str(context['stage']) : '', options),
     query,
     headers,
     body: decodeBody(e['body'], e['isBase64Encoded']),
@@ -103,7 +104,7 @@ function fromV1(event: APIGatewayProxyEvent, options: AwsHttpTranslateOptions): 
 
 function lowerCaseHeaders(value: unknown): Record<string, string | undefined> {
   const headers: Record<string, string | undefined> = {}
-  if (!isObject(value)) return headers
+  if (!isRecord(value)) return headers
   for (const [name, v] of Object.entries(value)) {
     if (typeof v === 'string') headers[name.toLowerCase()] = v
   }
@@ -138,6 +139,3 @@ export function toHttpResult(response: ApiResponse): AwsHttpResult {
   }
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}

@@ -1,5 +1,6 @@
 import type { MiddlewareObj, Request } from '@middy/core'
 import type { SQSBatchItemFailure, SQSBatchResponse } from 'aws-lambda'
+import { errorMessage } from '../../core/errors.js'
 
 /**
  * SQS partial batch response, the contract of `@middy/sqs-partial-batch-failure`: the handler
@@ -26,7 +27,7 @@ export interface SqsPartialBatchOptions {
 export type RecordOutcomes = readonly PromiseSettledResult<unknown>[]
 
 const defaults: Required<SqsPartialBatchOptions> = {
-  logger: (reason, messageId) => console.error(`mqtt-fn: SQS record ${messageId || '(no messageId)'} failed: ${reasonText(reason)}`),
+  logger: (reason, messageId) => console.error(`mqtt-fn: SQS record ${messageId || '(no messageId)'} failed: ${errorMessage(reason)}`),
 }
 
 export function sqsPartialBatchValidateOptions(options: unknown): asserts options is SqsPartialBatchOptions {
@@ -86,6 +87,4 @@ export function messageIdOf(record: unknown): string {
   return typeof id === 'string' ? id : ''
 }
 
-function reasonText(reason: unknown): string {
-  return reason instanceof Error ? reason.message : String(reason)
-}
+

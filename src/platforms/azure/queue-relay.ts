@@ -1,4 +1,5 @@
 import type { InvocationContext, StorageQueueHandler } from '@azure/functions'
+import { errorMessage } from '../../core/errors.js'
 import { relayMessage, type QueueMessage } from '../../function-runtime/relay.js'
 import { lazyRelayTarget } from '../../function-runtime/relay-target.js'
 import type { FunctionRuntime } from '../../function-runtime/runtime.js'
@@ -24,7 +25,7 @@ export function createAzureQueueRelayHandler(runtime: FunctionRuntime): StorageQ
       const attempt = dequeueCount(context)
       contextLogger(context, runtime).error(
         `mqtt-fn: queue message ${message.id} failed${attempt === undefined ? '' : ` (attempt ${attempt})`}: ${
-          error instanceof Error ? error.message : String(error)
+          errorMessage(error)
         }`,
       )
       throw error
