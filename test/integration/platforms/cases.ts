@@ -382,7 +382,7 @@ export function describePlatformCases(title: string, makeHandlers: (env: Platfor
       })
 
       it('queue: broker down throws within the publish timeout', async () => {
-        const err = await h.azureRelayDown('x', ctx()).then(
+        const err = await Promise.resolve(h.azureRelayDown('x', ctx())).then(
           () => undefined,
           (e: unknown) => e,
         )
