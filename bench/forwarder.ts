@@ -27,7 +27,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import * as esbuild from 'esbuild'
 import mqtt from 'mqtt'
-import { startMosquitto, type MosquittoBroker } from '../test/helpers/mosquitto.js'
+import { startMosquitto, type MosquittoBroker } from '../support/mosquitto.js'
 import { median, nowMs, percentile, signed } from './stats.js'
 
 const SELF = fileURLToPath(import.meta.url)

@@ -22,9 +22,9 @@ import * as esbuild from 'esbuild'
 import mqtt from 'mqtt'
 import { closeAllPubsubClients } from '../src/core/pubsub/index.js'
 import { parseMqttMetadata } from '../src/core/resources/index.js'
-import { httpEventV2, lambdaContext, sqsEvent, type RecordInit } from '../test/helpers/aws-events.js'
-import { pubsubYaml } from '../test/helpers/http.js'
-import { startMosquitto } from '../test/helpers/mosquitto.js'
+import { httpEventV2, lambdaContext, sqsEvent, type RecordInit } from '../support/aws-events.js'
+import { pubsubYaml } from '../support/component-yaml.js'
+import { startMosquitto } from '../support/mosquitto.js'
 import { median, nowMs, percentile, signed } from './stats.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')

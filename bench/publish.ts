@@ -9,7 +9,7 @@
 import mqtt from 'mqtt'
 import { PubsubClient } from '../src/core/pubsub/index.js'
 import { parseMqttMetadata } from '../src/core/resources/index.js'
-import { startMosquitto } from '../test/helpers/mosquitto.js'
+import { startMosquitto } from '../support/mosquitto.js'
 import { formatRow, median, medianRun, nowMs, signed, summarize, type RunStats } from './stats.js'
 
 // Many short rounds rather than a few long ones: see the pairing below.

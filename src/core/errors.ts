@@ -66,7 +66,8 @@ export class TimeoutError extends MqttFnError {
   readonly timeoutMs: number
 
   constructor(what: string, timeoutMs: number) {
-    super('ERR_TIMEOUT', `${what} timed out after ${timeoutMs} ms`, { retriable: true })
+    // What is left of a budget is fractional on the performance.now() clock; whole ms read better.
+    super('ERR_TIMEOUT', `${what} timed out after ${Math.round(timeoutMs)} ms`, { retriable: true })
     this.timeoutMs = timeoutMs
   }
 }

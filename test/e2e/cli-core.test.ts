@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../src/local/broker.js'
-import { getFreePort } from '../helpers/ports.js'
+import { getFreePort } from '../../support/ports.js'
 import { recordTopics } from '../helpers/mqtt-recorder.js'
 import { runCli, startCli } from '../helpers/cli.js'
 

@@ -14,7 +14,7 @@ import path from 'node:path'
 import { connectAsync, type MqttClient } from 'mqtt'
 import { afterAll, beforeAll } from 'vitest'
 import { startEmbeddedBroker } from '../../src/local/broker.js'
-import { startMosquitto } from './mosquitto.js'
+import { startMosquitto } from '../../support/mosquitto.js'
 
 export interface AppRequest {
   method: string
@@ -315,7 +315,7 @@ export interface Azurite {
 
 /** Azurite's queue service as a child process on a free port, data in a temp dir. */
 export async function startAzuriteQueue(): Promise<Azurite> {
-  const { getFreePort, waitForPort } = await import('./ports.js')
+  const { getFreePort, waitForPort } = await import('../../support/ports.js')
   const port = await getFreePort()
   const location = await mkdtemp(path.join(tmpdir(), 'mqtt-fn-azurite-'))
   const bin = path.join(ROOT, 'node_modules/azurite/dist/src/queue/main.js')

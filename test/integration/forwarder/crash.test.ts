@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startForwarder } from '../../../src/forwarder/index.js'
-import { startMosquitto, type MosquittoBroker } from '../../helpers/mosquitto.js'
+import { startMosquitto, type MosquittoBroker } from '../../../support/mosquitto.js'
 import {
   cloudEvent,
   componentYaml,

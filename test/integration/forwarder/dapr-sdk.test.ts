@@ -12,7 +12,7 @@ import { createPublishApi } from '../../../src/http/index.js'
 import { closeAllPubsubClients } from '../../../src/core/pubsub/index.js'
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../../src/local/broker.js'
 import { startForwarder, type Forwarder } from '../../../src/forwarder/index.js'
-import { getFreePort } from '../../helpers/ports.js'
+import { getFreePort } from '../../../support/ports.js'
 import { componentYaml, resourceDir, waitFor, type ResourceDir } from '../../helpers/forwarder.js'
 
 let broker: EmbeddedBroker

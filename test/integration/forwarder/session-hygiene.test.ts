@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { MqttClient } from 'mqtt'
 import { startForwarder, type Forwarder } from '../../../src/forwarder/index.js'
 import { createLogger } from '../../../src/forwarder/logger.js'
-import { startMosquitto, type MosquittoBroker } from '../../helpers/mosquitto.js'
+import { startMosquitto, type MosquittoBroker } from '../../../support/mosquitto.js'
 import { cloudEvent, collect, componentYaml, eventId, mqttClient, publishAll, resourceDir, startApp, waitFor, type TestApp } from '../../helpers/forwarder.js'
 import { uniqueId } from '../../helpers/factories.js'
 

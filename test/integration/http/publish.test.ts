@@ -9,9 +9,9 @@ import { createPublishApi } from '../../../src/http/index.js'
 import { startHttpServer, type HttpServer } from '../../../src/http/node-server.js'
 import { httpCall } from '../../helpers/http-client.js'
 import { loadPubsubs } from '../../helpers/http.js'
-import { MOSQUITTO_BIN, startMosquitto } from '../../helpers/mosquitto.js'
+import { MOSQUITTO_BIN, startMosquitto } from '../../../support/mosquitto.js'
 import { recordTopics, type Recorder } from '../../helpers/mqtt-recorder.js'
-import { getFreePort } from '../../helpers/ports.js'
+import { getFreePort } from '../../../support/ports.js'
 
 interface Broker {
   url: string

@@ -16,9 +16,10 @@ import { MAX_REQUEST_HEAD_BYTES, startHttpServer, type HttpServer } from '../../
 import { createHttpPublishHandler } from '../../../src/platforms/aws/index.js'
 import { createAzureHttpPublishHandler } from '../../../src/platforms/azure/index.js'
 import { createFunctionRuntime, settingsFromEnv } from '../../../src/function-runtime/index.js'
-import { httpEventV1, httpEventV2, lambdaContext } from '../../helpers/aws-events.js'
-import { loadPubsubs, pubsubYaml } from '../../helpers/http.js'
-import { MOSQUITTO_BIN, startMosquitto, type MosquittoBroker } from '../../helpers/mosquitto.js'
+import { httpEventV1, httpEventV2, lambdaContext } from '../../../support/aws-events.js'
+import { loadPubsubs } from '../../helpers/http.js'
+import { pubsubYaml } from '../../../support/component-yaml.js'
+import { MOSQUITTO_BIN, startMosquitto, type MosquittoBroker } from '../../../support/mosquitto.js'
 import { recordTopics, type Recorder } from '../../helpers/mqtt-recorder.js'
 
 interface Answer {

@@ -16,8 +16,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { MqttClient } from 'mqtt'
 import { buildCli } from '../../../scripts/build-cli.mjs'
 import { cloudEvent, mqttClient, publishAll, startApp, waitFor, type TestApp } from '../../helpers/forwarder.js'
-import { MOSQUITTO_BIN } from '../../helpers/mosquitto.js'
-import { getFreePort, waitForPort } from '../../helpers/ports.js'
+import { MOSQUITTO_BIN } from '../../../support/mosquitto.js'
+import { getFreePort, waitForPort } from '../../../support/ports.js'
 
 const root = resolve(import.meta.dirname, '../../..')
 const CLUSTER_ROUTE = 'http://orders.mqtt-fn.svc.cluster.local:8080/orders'

@@ -9,8 +9,8 @@ import { closeAllPubsubClients } from '../../../src/core/pubsub/index.js'
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../../src/local/broker.js'
 import { createHttpPublishHandler, createSqsRelayHandler } from '../../../src/platforms/aws/index.js'
 import { createFunctionRuntime, settingsFromEnv } from '../../../src/function-runtime/index.js'
-import { httpEventV2, lambdaContext, sqsEvent } from '../../helpers/aws-events.js'
-import { pubsubYaml } from '../../helpers/http.js'
+import { httpEventV2, lambdaContext, sqsEvent } from '../../../support/aws-events.js'
+import { pubsubYaml } from '../../../support/component-yaml.js'
 
 const HOLD_MS = 300
 

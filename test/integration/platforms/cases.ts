@@ -11,10 +11,10 @@ import { DEADLINE_MARGIN_MS } from '../../../src/function-runtime/deadline.js'
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../../src/local/broker.js'
 import type { HttpPublishHandler, SqsRelayHandler } from '../../../src/platforms/aws/index.js'
 import type { AwsHttpEvent } from '../../../src/platforms/aws/http-event.js'
-import { FIFO_QUEUE_ARN, httpEventV1, httpEventV2, lambdaContext, sqsEvent, type RecordInit } from '../../helpers/aws-events.js'
-import { pubsubYaml } from '../../helpers/http.js'
+import { FIFO_QUEUE_ARN, httpEventV1, httpEventV2, lambdaContext, sqsEvent, type RecordInit } from '../../../support/aws-events.js'
+import { pubsubYaml } from '../../../support/component-yaml.js'
 import { recordTopics, type Received, type Recorder } from '../../helpers/mqtt-recorder.js'
-import { getFreePort } from '../../helpers/ports.js'
+import { getFreePort } from '../../../support/ports.js'
 
 /** Handlers as a platform sees them: plain functions (from src/ or from a bundle). */
 export interface PlatformHandlers {

@@ -3,7 +3,7 @@ import { PubsubClient } from '../../../src/core/pubsub/index.js'
 import type { ConnectionState, IncomingMessage, PubsubClientOptions } from '../../../src/core/pubsub/types.js'
 import { mqttMetadata, type MqttMetadataOverrides } from '../../helpers/factories.js'
 import { startEmbeddedBroker } from '../../../src/local/broker.js'
-import { startMosquitto, type MosquittoOptions } from '../../helpers/mosquitto.js'
+import { startMosquitto, type MosquittoOptions } from '../../../support/mosquitto.js'
 
 /** A broker under test, as the shared suite sees it. */
 export interface RunningBroker {

@@ -4,7 +4,7 @@ import { PublishError } from '../../../src/core/errors.js'
 import { ConnectError } from '../../../src/core/pubsub/index.js'
 import type { Logger } from '../../../src/core/pubsub/types.js'
 import { generateCerts, type TestCerts } from '../../helpers/certs.js'
-import { startMosquitto, type MosquittoBroker } from '../../helpers/mosquitto.js'
+import { startMosquitto, type MosquittoBroker } from '../../../support/mosquitto.js'
 import { clientFactory, Inbox, uniqueTopic } from './harness.js'
 
 /** Everything an error carries that could reach a log or an HTTP body. */

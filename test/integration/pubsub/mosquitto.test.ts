@@ -1,7 +1,7 @@
 // The shared pubsub suite against a private Mosquitto, over MQTT 3.1.1 and MQTT 5, plus what
 // only MQTT 5 has.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startMosquitto, type MosquittoBroker } from '../../helpers/mosquitto.js'
+import { startMosquitto, type MosquittoBroker } from '../../../support/mosquitto.js'
 import { describeBrokerSuite } from './suite.js'
 import { uniqueId } from '../../helpers/factories.js'
 import { clientFactory, Inbox, mosquittoTarget, uniqueTopic } from './harness.js'

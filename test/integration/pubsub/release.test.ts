@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PubsubClient } from '../../../src/core/pubsub/index.js'
 import type { PubsubClientOptions } from '../../../src/core/pubsub/types.js'
 import { mqttMetadata, uniqueId } from '../../helpers/factories.js'
-import { startMosquitto, type MosquittoBroker } from '../../helpers/mosquitto.js'
+import { startMosquitto, type MosquittoBroker } from '../../../support/mosquitto.js'
 
 const WINDOW = 3
 const MESSAGES = 7

@@ -11,7 +11,7 @@ import { ResourceError } from '../../../src/core/errors.js'
 import { PubsubClient } from '../../../src/core/pubsub/index.js'
 import { loadResources } from '../../../src/core/resources/index.js'
 import { generateCerts, type TestCerts } from '../../helpers/certs.js'
-import { startMosquitto, type MosquittoBroker } from '../../helpers/mosquitto.js'
+import { startMosquitto, type MosquittoBroker } from '../../../support/mosquitto.js'
 
 const PASSWORD = 'Sup3r-s3cret-pw'
 

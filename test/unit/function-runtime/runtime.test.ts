@@ -8,8 +8,9 @@ import { createHttpPublishHandler, createSqsRelayHandler } from '../../../src/pl
 import { createAzureHttpPublishHandler, createAzureQueueRelayHandler } from '../../../src/platforms/azure/index.js'
 import { choosePubsub, createFunctionRuntime, FunctionConfigError, settingsFromEnv } from '../../../src/function-runtime/index.js'
 import { HttpRequest } from '@azure/functions'
-import { httpEventV2, lambdaContext, sqsEvent } from '../../helpers/aws-events.js'
-import { loadPubsubs, pubsubYaml } from '../../helpers/http.js'
+import { httpEventV2, lambdaContext, sqsEvent } from '../../../support/aws-events.js'
+import { loadPubsubs } from '../../helpers/http.js'
+import { pubsubYaml } from '../../../support/component-yaml.js'
 import { recordingPublisher } from '../../helpers/recording-publisher.js'
 
 const quiet = { error: () => {}, warn: () => {} }

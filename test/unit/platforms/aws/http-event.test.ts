@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { toApiRequest, toHttpResult } from '../../../../src/platforms/aws/http-event.js'
 import { BadRequestError } from '../../../../src/platforms/http-function/failure.js'
-import { httpEventV1, httpEventV2 } from '../../../helpers/aws-events.js'
+import { httpEventV1, httpEventV2 } from '../../../../support/aws-events.js'
 
 describe('payload 2.0 (Function URL, HTTP API)', () => {
   it('method, rawPath, rawQueryString, lower-case headers and a text body', () => {

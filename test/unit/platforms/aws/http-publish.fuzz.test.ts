@@ -4,7 +4,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { createHttpPublishHandler } from '../../../../src/platforms/aws/http-publish.js'
 import { createFunctionRuntime, settingsFromEnv } from '../../../../src/function-runtime/index.js'
-import { httpEventV1, httpEventV2, lambdaContext } from '../../../helpers/aws-events.js'
+import { httpEventV1, httpEventV2, lambdaContext } from '../../../../support/aws-events.js'
 import { loadPubsubs } from '../../../helpers/http.js'
 import { recordingPublisher } from '../../../helpers/recording-publisher.js'
 

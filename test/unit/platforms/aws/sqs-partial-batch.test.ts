@@ -3,7 +3,7 @@ import middy from '@middy/core'
 import type { SQSBatchResponse } from 'aws-lambda'
 import { describe, expect, it } from 'vitest'
 import { sqsPartialBatch, sqsPartialBatchValidateOptions, type RecordOutcomes } from '../../../../src/platforms/aws/sqs-partial-batch.js'
-import { lambdaContext, sqsEvent } from '../../../helpers/aws-events.js'
+import { lambdaContext, sqsEvent } from '../../../../support/aws-events.js'
 
 function handlerReturning(outcomes: (event: unknown) => Promise<RecordOutcomes>, logged: [unknown, string][] = []) {
   const fn = middy<unknown, RecordOutcomes | SQSBatchResponse>()

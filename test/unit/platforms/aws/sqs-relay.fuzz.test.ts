@@ -5,7 +5,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { createSqsRelayHandler } from '../../../../src/platforms/aws/sqs-relay.js'
 import { createFunctionRuntime, settingsFromEnv } from '../../../../src/function-runtime/index.js'
-import { FIFO_QUEUE_ARN, STANDARD_QUEUE_ARN } from '../../../helpers/aws-events.js'
+import { FIFO_QUEUE_ARN, STANDARD_QUEUE_ARN } from '../../../../support/aws-events.js'
 import { loadPubsubs } from '../../../helpers/http.js'
 import { recordingPublisher } from '../../../helpers/recording-publisher.js'
 

@@ -1,5 +1,5 @@
 // Test code asks the OS for ports: each suite's brokers live on their own port, never 1883.
-export { ephemeralPort as getFreePort, findFreePort, isPortFree } from '../../src/local/ports.js'
+export { ephemeralPort as getFreePort, findFreePort, isPortFree } from '../src/local/ports.js'
 import net from 'node:net'
 
 /** Polls until `host:port` accepts a TCP connection; rejects after `timeoutMs`. */
