@@ -1,7 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { LogLimiter } from '../../../src/forwarder/log-limiter.js'
 import { ledgerTopic, parseLedger, staleFilters } from '../../../src/forwarder/session-ledger.js'
-import { redactRoute } from '../../../src/forwarder/targets/http.js'
 import { mqttMetadata } from '../../helpers/factories.js'
 
 describe('ledgerTopic: only sessions someone resumes get a ledger', () => {
@@ -35,34 +33,5 @@ describe('parseLedger and staleFilters', () => {
   })
   it('stale = recorded minus wanted minus the ledger itself, exact strings, once each', () => {
     expect(staleFilters(['a/#', 'b/#', 'b/#', 'led', '$share/g/c'], ['a/#', 'c'], 'led')).toEqual(['b/#', '$share/g/c'])
-  })
-})
-
-describe('LogLimiter', () => {
-  it('one line per key and interval, then the count of what was left out', () => {
-    const limiter = new LogLimiter(1000)
-    expect(limiter.take('k', 0)).toBe(0)
-    expect(limiter.take('k', 10)).toBeUndefined()
-    expect(limiter.take('k', 999)).toBeUndefined()
-    expect(limiter.take('other', 999)).toBe(0)
-    expect(limiter.take('k', 1000)).toBe(2)
-    expect(limiter.take('k', 2500)).toBe(0)
-  })
-})
-
-describe('redactRoute: a route as logs and errors show it', () => {
-  it('drops userinfo and query values of http(s) routes', () => {
-    expect(redactRoute('http://appuser:s3cr3tPASS@127.0.0.1:18600/cr?key=k')).toBe('http://127.0.0.1:18600/cr')
-    expect(redactRoute('https://u@host/x')).toBe('https://host/x')
-  })
-  it('cuts userinfo out of text that does not parse as a URL', () => {
-    const shown = redactRoute('htp://appuser:s3cr3tPASS@127.0.0.1:18600/cr')
-    expect(shown).not.toContain('s3cr3tPASS')
-    expect(shown).toContain('127.0.0.1:18600/cr')
-    expect(redactRoute('http://user:pa ss@ho st/x')).not.toContain('pa ss')
-  })
-  it('leaves routes without credentials alone', () => {
-    expect(redactRoute('/orders')).toBe('/orders')
-    expect(redactRoute('lambda:fn')).toBe('lambda:fn')
   })
 })

@@ -5,10 +5,10 @@ import path from 'node:path'
 import { promisify } from 'node:util'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { clampTimer, HttpAgents, httpTarget } from '../../../src/forwarder/targets/http.js'
-import type { TargetRequest } from '../../../src/forwarder/types.js'
-import { generateCerts, type TestCerts } from '../../helpers/certs.js'
-import { waitFor } from '../../helpers/forwarder.js'
+import { clampTimer, HttpAgents, httpTarget, redactRoute } from '../../../../src/forwarder/targets/http.js'
+import type { TargetRequest } from '../../../../src/forwarder/types.js'
+import { generateCerts, type TestCerts } from '../../../helpers/certs.js'
+import { waitFor } from '../../../helpers/forwarder.js'
 
 const run = promisify(execFile)
 
@@ -167,5 +167,22 @@ describe('HTTP target over TLS', () => {
       env: { ...process.env, NODE_EXTRA_CA_CERTS: certs.ca.cert.path },
     })
     expect(JSON.parse(stdout.trim())).toEqual({ ok: true, status: 204, body: '' })
+  })
+})
+
+describe('redactRoute: a route as logs and errors show it', () => {
+  it('drops userinfo and query values of http(s) routes', () => {
+    expect(redactRoute('http://appuser:s3cr3tPASS@127.0.0.1:18600/cr?key=k')).toBe('http://127.0.0.1:18600/cr')
+    expect(redactRoute('https://u@host/x')).toBe('https://host/x')
+  })
+  it('cuts userinfo out of text that does not parse as a URL', () => {
+    const shown = redactRoute('htp://appuser:s3cr3tPASS@127.0.0.1:18600/cr')
+    expect(shown).not.toContain('s3cr3tPASS')
+    expect(shown).toContain('127.0.0.1:18600/cr')
+    expect(redactRoute('http://user:pa ss@ho st/x')).not.toContain('pa ss')
+  })
+  it('leaves routes without credentials alone', () => {
+    expect(redactRoute('/orders')).toBe('/orders')
+    expect(redactRoute('lambda:fn')).toBe('lambda:fn')
   })
 })
