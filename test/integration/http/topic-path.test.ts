@@ -19,7 +19,7 @@ import { createFunctionRuntime, settingsFromEnv } from '../../../src/function-ru
 import { httpEventV1, httpEventV2, lambdaContext } from '../../../support/aws-events.js'
 import { loadPubsubs } from '../../helpers/http.js'
 import { pubsubYaml } from '../../../support/component-yaml.js'
-import { MOSQUITTO_BIN, startMosquitto, type MosquittoBroker } from '../../../support/mosquitto.js'
+import { startMosquitto, type MosquittoBroker } from '../../../support/mosquitto.js'
 import { recordTopics, type Recorder } from '../../helpers/mqtt-recorder.js'
 
 interface Answer {
@@ -44,7 +44,7 @@ function rawRequest(server: HttpServer, path: string, body = 'x'): Promise<Answe
 const percentEncodeAll = (s: string): string =>
   [...Buffer.from(s, 'utf8')].map((b) => '%' + b.toString(16).toUpperCase().padStart(2, '0')).join('')
 
-describe.skipIf(!MOSQUITTO_BIN)('publish topics against a real Mosquitto (issue 17)', () => {
+describe('publish topics against a real Mosquitto (issue 17)', () => {
   let broker: MosquittoBroker
   let resources: LoadedResources
   let server: HttpServer
