@@ -42,6 +42,9 @@ export interface LedgerOptions {
 
 const SAFE_ID = /^[A-Za-z0-9_-]{1,128}$/
 
+/** Where the default ledgers live (the dev hop log leaves them out: they are not the user's messages). */
+export const LEDGER_PREFIX = 'mqtt-fn/sessions/'
+
 /**
  * The ledger topic of a component, or undefined when there is no session to keep tidy: a clean
  * session, a consumerID generated per process (nobody resumes that session) or `none`.
@@ -53,7 +56,7 @@ export function ledgerTopic(md: MqttMetadata): string | undefined {
   if (md.sessionLedgerTopic !== undefined) return md.sessionLedgerTopic
   // Client ids may hold what topics must not (`+`, `#`, `/`) or what some brokers refuse (`.` on NATS).
   const id = SAFE_ID.test(md.consumerID) ? md.consumerID : createHash('sha256').update(md.consumerID).digest('hex').slice(0, 32)
-  return `mqtt-fn/sessions/${id}`
+  return `${LEDGER_PREFIX}${id}`
 }
 
 /** The list as written: `{"filters": [...], "consumerID": ..., "updatedAt": ...}`; undefined when it is not one. */

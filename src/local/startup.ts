@@ -10,6 +10,7 @@ import { startEmbeddedBroker, type EmbeddedBroker } from './broker.js'
 import { startFunctionHost, type FunctionHost } from './function-host.js'
 import { findFreePort, isPortFree } from './ports.js'
 import { cloudEventId, type DevTrace } from './trace.js'
+import { LEDGER_PREFIX } from '../forwarder/session-ledger.js'
 
 /** Which of the dev runtime's ports was asked for (DevOptions' field name). */
 export type PortOption = 'port' | 'brokerPort'
@@ -60,6 +61,7 @@ export async function startTracedBroker(trace: DevTrace, port: number): Promise<
       // Seen here, before the broker routes it on, so the hops print in the order they happen.
       authorizePublish: (client, packet, callback) => {
         if (packet.topic.startsWith('$SYS/')) return callback(new Error('$SYS/ topic is reserved'))
+        if (packet.topic.startsWith(LEDGER_PREFIX)) return callback(null)
         const id = cloudEventId(packet.payload)
         trace.hop('broker', { ...(id ? { id } : {}), topic: packet.topic, detail: `received from ${client?.id ?? 'broker'} (qos ${packet.qos}${packet.retain ? ', retained' : ''})` })
         callback(null)
@@ -67,7 +69,7 @@ export async function startTracedBroker(trace: DevTrace, port: number): Promise<
     },
   })
   broker.aedes.on('ack', (packet, client) => {
-    if (packet.cmd !== 'publish') return
+    if (packet.cmd !== 'publish' || packet.topic.startsWith(LEDGER_PREFIX)) return
     const id = cloudEventId(packet.payload)
     trace.hop('acknowledged', { ...(id ? { id } : {}), topic: packet.topic, detail: `PUBACK from ${client.id}: the broker forgets it` })
   })

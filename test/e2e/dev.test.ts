@@ -64,6 +64,8 @@ describe('mqtt-fn dev (npm start) as a user runs it', () => {
 
       expect(await dev.stop('SIGINT')).toBe(0)
       expect(dev.output()).toMatch(/stopped \(/)
+      // The forwarder's session ledger is its own business, not a hop of the user's messages.
+      expect(dev.output()).not.toContain('mqtt-fn/sessions/')
       // Nothing is left listening.
       expect(await isPortFree(publish)).toBe(true)
     } finally {
