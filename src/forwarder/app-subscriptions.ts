@@ -8,7 +8,7 @@
  */
 import { MqttFnError, ResourceError } from '../core/errors.js'
 import { isRecord } from '../core/resources/values.js'
-import { redactRoute } from './targets/http.js'
+import { basicAuthorization, redactRoute } from './targets/http.js'
 import { sleep } from '../core/timeout.js'
 import type { SubscriptionSpec } from './subscriptions.js'
 
@@ -62,8 +62,9 @@ function withoutCredentials(raw: string): { url: string; headers: Record<string,
   } catch {
     return { url: raw, headers }
   }
-  if (!parsed.username && !parsed.password) return { url: raw, headers }
-  headers.authorization = 'Basic ' + Buffer.from(`${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`).toString('base64')
+  const authorization = basicAuthorization(parsed)
+  if (authorization === undefined) return { url: raw, headers }
+  headers.authorization = authorization
   parsed.username = ''
   parsed.password = ''
   return { url: parsed.toString(), headers }

@@ -17,6 +17,7 @@
  */
 import { createHash } from 'node:crypto'
 import { ClosedError } from '../core/errors.js'
+import { isPersistentSession } from '../core/pubsub/mqtt-options.js'
 import type { IncomingMessage } from '../core/pubsub/types.js'
 import type { MqttMetadata } from '../core/resources/types.js'
 import type { Logger } from './logger.js'
@@ -51,8 +52,7 @@ export const LEDGER_PREFIX = 'mqtt-fn/sessions/'
  */
 export function ledgerTopic(md: MqttMetadata): string | undefined {
   if (md.sessionLedgerTopic === null || !md.consumerIDConfigured) return undefined
-  const persistent = md.protocolVersion === 5 ? !md.cleanSession || (md.sessionExpiryInterval ?? 0) > 0 : !md.cleanSession
-  if (!persistent) return undefined
+  if (!isPersistentSession(md)) return undefined
   if (md.sessionLedgerTopic !== undefined) return md.sessionLedgerTopic
   // Client ids may hold what topics must not (`+`, `#`, `/`) or what some brokers refuse (`.` on NATS).
   const id = SAFE_ID.test(md.consumerID) ? md.consumerID : createHash('sha256').update(md.consumerID).digest('hex').slice(0, 32)

@@ -39,7 +39,7 @@
  * the same serialized handler, so it delays but does not decouple).
  */
 import type { MessageHandler, IncomingMessage, MessageProperties } from './types.js'
-import type { ClientContext } from './context.js'
+import { noop, type ClientContext } from './context.js'
 import type { Conn, Connection } from './connection.js'
 import { completeQoS2, writePuback } from './mqtt-internals.js'
 import { incomingProperties, isPersistentSession, type PublishPacket } from './mqtt-options.js'
@@ -50,8 +50,6 @@ const DEFERRED = new Error('mqtt-fn: acknowledgement deferred to the caller')
 
 /** How often the "no matching handler" warning may repeat. */
 const UNROUTED_LOG_INTERVAL_MS = 60_000
-
-const noop = (): void => {}
 
 /** One inbound QoS 1/2 PUBLISH handed to `remaining` handlers. */
 interface Delivery {
@@ -243,7 +241,7 @@ export class Inbound {
     delivery.released = true
     this.unacked--
     this.releaseHeld()
-    if (!isPersistent(this.ctx)) return true
+    if (!isPersistentSession(this.ctx.metadata)) return true
     const now = Date.now()
     if (this.released++ === 0) this.firstReleaseAt = now
     // Never from inside the caller's stack (it may be a handler MQTT.js is still running).
@@ -308,10 +306,6 @@ export class Inbound {
       ...(suppressed > 0 ? { alsoDroppedSinceLastLine: suppressed } : {}),
     })
   }
-}
-
-function isPersistent(ctx: ClientContext): boolean {
-  return isPersistentSession(ctx.metadata)
 }
 
 function message(

@@ -150,9 +150,7 @@ export function httpTarget(url: string, agents: HttpAgents): Target {
   const path = parsed.pathname + parsed.search
   // undici takes no userinfo in the origin; the URL's credentials become Basic auth, as curl
   // and node:http make them.
-  const authorization = parsed.username
-    ? 'Basic ' + Buffer.from(`${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`).toString('base64')
-    : undefined
+  const authorization = basicAuthorization(parsed)
   return {
     kind: 'http',
     name,
@@ -174,6 +172,12 @@ export function httpTarget(url: string, agents: HttpAgents): Target {
       })
     },
   }
+}
+
+/** The `Authorization` header a URL's userinfo stands for (as curl and node:http make it), if any. */
+export function basicAuthorization(url: URL): string | undefined {
+  if (!url.username && !url.password) return undefined
+  return 'Basic ' + Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')
 }
 
 /** setTimeout takes at most 2^31-1 ms; anything longer would fire after 1 ms. */
