@@ -15,12 +15,12 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 /**
  * dist/<name>.js from each source, matching package.json `exports` (`.` → dist/index.js,
  * `./forwarder` → dist/forwarder.js, ...); the declarations are dist/types/<same path>.d.ts.
- * `mqtt-fn/functions` (issue 11) joins here and in `exports`.
  */
 export const LIB_ENTRIES = {
   index: 'src/index.ts',
   forwarder: 'src/exports/forwarder.ts',
   local: 'src/exports/local.ts',
+  functions: 'src/exports/functions.ts',
 }
 
 /** Writes the entries (+ maps, chunks) and the declarations under dist/types; returns each entry's size by file. */

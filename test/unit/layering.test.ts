@@ -23,7 +23,9 @@ const MAY_IMPORT: Record<string, string[]> = {
   'platforms/azure': ['platforms/azure', 'platforms/http-function', 'function-runtime', 'core', 'http/types.ts'],
   local: ['local', 'http', 'forwarder', 'core'],
   cli: ['cli', 'local', 'http', 'forwarder', 'core'],
-  exports: ['exports', 'forwarder', 'local', 'core'],
+  // The functions API answers through the publish API the HTTP function runs (http via platforms/http-function).
+  functions: ['functions', 'function-runtime', 'platforms/http-function', 'platforms/aws/context.ts', 'core', 'http/types.ts'],
+  exports: ['exports', 'forwarder', 'local', 'functions', 'core'],
 }
 
 function filesUnder(dir: string): string[] {
