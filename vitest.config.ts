@@ -1,6 +1,15 @@
+import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
 
 export default defineConfig({
+  // As tsconfig.json `paths`: the examples import mqtt-fn by name, which in this checkout is the source.
+  resolve: {
+    alias: {
+      'mqtt-fn/forwarder': fileURLToPath(new URL('./src/exports/forwarder.ts', import.meta.url)),
+      'mqtt-fn/local': fileURLToPath(new URL('./src/exports/local.ts', import.meta.url)),
+      'mqtt-fn/functions': fileURLToPath(new URL('./src/exports/functions.ts', import.meta.url)),
+    },
+  },
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 30_000,

@@ -5,6 +5,8 @@
 //   dist/functions/aws/<name>.zip           the same folder, zipped for `aws lambda update-function-code`
 //   dist/functions/azure/                   an Azure Functions app folder (host.json, package.json,
 //                                           index.mjs, resources/), ready for `func azure functionapp publish`
+//   dist/functions/examples/<name>/index.mjs each of examples/functions/ built as a user's own function
+//                                           (`mqtt-fn/functions`) is built: handler `index.handler`, resources/
 //   dist/functions/sizes.json               bundle sizes, and MQTT.js alone bundled the same way
 //   dist/cli/main.js                        the CLI (bin/mqtt-fn.mjs runs it when src/ is absent,
 //                                           e.g. in the forwarder's image, infra/forwarder/Dockerfile)
@@ -192,6 +194,17 @@ async function main() {
     sizes.aws[fn.name] = { bundle: bytes, zip: zipBytes, ratioToMqttAlone: round(bytes / sizes.mqttAlone), parts }
   }
 
+  // The examples as user functions: `mqtt-fn/functions` resolves through tsconfig.json `paths` here, through node_modules in a user's project.
+  sizes.examples = {}
+  for (const file of (await readdir(join(root, 'examples/functions'))).filter((f) => /\.m?ts$/.test(f) && !f.endsWith('.d.ts')).sort()) {
+    const name = file.replace(/\.m?ts$/, '')
+    const dir = join(out, 'examples', name)
+    await mkdir(dir, { recursive: true })
+    const { bytes, parts } = await bundle(join('examples/functions', file), join(dir, 'index.mjs'))
+    await cp(resourcesDir, join(dir, 'resources'), { recursive: true })
+    sizes.examples[name] = { bundle: bytes, ratioToMqttAlone: round(bytes / sizes.mqttAlone), parts }
+  }
+
   const azure = join(out, 'azure')
   await mkdir(azure, { recursive: true })
   const { bytes: azureBytes, parts: azureParts } = await bundle('functions/azure/index.ts', join(azure, 'index.mjs'), {
@@ -211,9 +224,12 @@ async function main() {
     log(`build: dist/functions/aws/${name}/index.mjs ${kb(s.bundle)} (${s.ratioToMqttAlone}x MQTT.js alone), ${name}.zip ${kb(s.zip)}`)
   }
   log(`build: dist/functions/azure/index.mjs ${kb(azureBytes)} (${sizes.azure.ratioToMqttAlone}x)`)
+  for (const [name, s] of Object.entries(sizes.examples)) {
+    log(`build: dist/functions/examples/${name}/index.mjs ${kb(s.bundle)} (${s.ratioToMqttAlone}x)`)
+  }
   log(`build: dist/cli/main.js ${kb(cliBytes)} (packages not bundled)`)
   const libEntries = Object.entries(lib.entries).map(([file, bytes]) => `${file} ${kb(bytes)}`).join(', ')
-  log(`build: ${libEntries}, ${kb(lib.bytes)} with shared chunks, + dist/types (the library: 'mqtt-fn', 'mqtt-fn/forwarder', 'mqtt-fn/local')`)
+  log(`build: ${libEntries}, ${kb(lib.bytes)} with shared chunks, + dist/types (the library: 'mqtt-fn', 'mqtt-fn/forwarder', 'mqtt-fn/local', 'mqtt-fn/functions')`)
   log(`build: done in ${Date.now() - started} ms`)
 }
 

@@ -1,11 +1,8 @@
-// Example HTTP function (a Lambda behind a Function URL): the subscription's default route
+// Example HTTP function (a Lambda behind a Function URL): the Subscription's default route
 // `/orders` delivers every order event here as daprd would deliver it to an app.
-import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda'
+import { topicHandler } from 'mqtt-fn/functions'
 
-export async function handler(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyResultV2> {
-  const body = event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : (event.body ?? '')
-  const cloudEvent = JSON.parse(body) as { id: string; topic: string; data?: unknown }
-  console.log(`[orders] order ${cloudEvent.id} on ${cloudEvent.topic}: ${JSON.stringify(cloudEvent.data)}`)
-  // Dapr's delivery contract: SUCCESS acks, RETRY redelivers, DROP dead-letters.
-  return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ status: 'SUCCESS' }) }
-}
+export const handler = topicHandler<{ orderId?: number }>((event) => {
+  console.log(`[orders] order ${event.id} on ${event.topic}: ${JSON.stringify(event.data)}`)
+  // Nothing returned is SUCCESS (acked); return 'RETRY' to redeliver, 'DROP' to dead-letter; a throw retries.
+})

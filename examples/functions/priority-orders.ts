@@ -1,12 +1,8 @@
-// Example Lambda invoked directly (route `lambda:priority-orders`): the event is the CloudEvent.
-interface OrderEvent {
-  id: string
-  type: string
-  topic: string
-  data?: unknown
-}
+// Example Lambda invoked directly (route `lambda:priority-orders`): the Invoke payload is the
+// CloudEvent, and what the handler returns is Dapr's answer.
+import { topicHandler } from 'mqtt-fn/functions'
 
-export async function handler(event: OrderEvent): Promise<{ status: 'SUCCESS' }> {
+export const handler = topicHandler<{ orderId?: number }>((event) => {
   console.log(`[priority-orders] priority order ${event.id} on ${event.topic}: ${JSON.stringify(event.data)}`)
-  return { status: 'SUCCESS' }
-}
+  return 'SUCCESS'
+})

@@ -13,15 +13,17 @@ import { boundPubsub, publishApiFor, type FunctionPubsub, type PubsubOptions } f
 export type PubsubContext = Context & { pubsub: FunctionPubsub }
 
 /**
- * `context.pubsub` for every invocation: one publish API and one connection per instance
+ * `context.pubsub` for every invocation (`middy().use(pubsubMiddleware())` types the handler's
+ * context as PubsubContext): one publish API and one connection per instance
  * (created by the first publish, reused while warm), each call bounded by
  * `context.getRemainingTimeInMillis()`.
  */
-export function pubsubMiddleware<E = unknown, R = unknown>(options: PubsubOptions = {}): MiddlewareObj<E, R, Error, Context> {
+export function pubsubMiddleware<E = unknown, R = unknown>(options: PubsubOptions = {}): MiddlewareObj<E, R, Error, PubsubContext> {
   const api = publishApiFor(options)
   return {
     before: (request) => {
-      const context = request.context as PubsubContext
+      // The context the platform passed gets its pubsub here; middy's types then carry it to the handler.
+      const context = request.context
       context.pubsub = boundPubsub(api, () => remainingTime(context))
     },
   }

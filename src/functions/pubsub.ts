@@ -12,6 +12,7 @@ import { runWithDeadline } from '../function-runtime/deadline.js'
 import { createFunctionRuntime, type FunctionLogger, type FunctionRuntime } from '../function-runtime/runtime.js'
 import { settingsFromEnv } from '../function-runtime/settings.js'
 import { lazyPublishApi } from '../platforms/http-function/publish-api.js'
+import { hostPublishApi } from '../http/host-binding.js'
 import type { ApiHandler, ApiRequest, ApiResponse } from '../http/types.js'
 import { bulkBody, bulkEntries, publishBody, type BulkPublishEntry } from './sdk-body.js'
 
@@ -128,6 +129,9 @@ export function publishApiFor(options: PubsubOptions): () => Promise<ApiHandler>
   let runtime: FunctionRuntime | undefined
   let api: (() => Promise<ApiHandler>) | undefined
   return () => {
+    // Run by `mqtt-fn dev`: publish through its API, to its broker, in its log.
+    const host = hostPublishApi()
+    if (host !== undefined) return Promise.resolve(host)
     if (api === undefined) {
       const env = { ...(options.env ?? process.env) }
       if (options.resourcesPath !== undefined) env['MQTTFN_RESOURCES_PATH'] = options.resourcesPath

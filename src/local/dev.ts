@@ -9,6 +9,7 @@ import path from 'node:path'
 import { loadResources } from '../core/resources/index.js'
 import type { LoadedResources } from '../core/resources/types.js'
 import { startForwarder, type StopReport } from '../forwarder/index.js'
+import { bindHostPublishApi } from '../http/host-binding.js'
 import { startHttpServer } from '../http/node-server.js'
 import type { EmbeddedBroker } from './broker.js'
 import { DevReloader, PublishApiSwitch, watchFolders } from './reload.js'
@@ -81,6 +82,9 @@ export async function startDev(opts: DevOptions): Promise<DevHandle> {
     const resources = pointAt(initial, brokerUrl)
     const api = new PublishApiSwitch(trace, opts.appId, resources)
     started.push(() => api.close())
+    // The example functions' pubsub() publish here: the dev broker, these resources, this log.
+    const unbind = bindHostPublishApi(api.functionsHandle)
+    started.push(async () => unbind())
     const publishServer = await startHttpServer(api.handle, { port: await choosePort(opts.port, 3500, 'port'), host: '127.0.0.1' })
     started.push(() => publishServer.close())
 
@@ -136,6 +140,7 @@ export async function startDev(opts: DevOptions): Promise<DevHandle> {
           const report = await reloader.stop()
           await publishServer.close()
           await api.close()
+          unbind()
           await functions.close()
           await broker?.close()
           trace.info(`stopped (${report.finished} in-flight deliveries finished, ${report.abandoned} left unacknowledged for redelivery)`)

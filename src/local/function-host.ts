@@ -12,6 +12,7 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
+import { resolveOwnPackage } from './package-resolution.js'
 import { cloudEventId } from './trace.js'
 import { TimeoutError } from '../core/errors.js'
 import { withTimeout as boundedBy } from '../core/timeout.js'
@@ -160,6 +161,7 @@ function functionUrlResponse(result: unknown): { status: number; headers: Record
 }
 
 export async function startFunctionHost(options: FunctionHostOptions): Promise<FunctionHost> {
+  resolveOwnPackage()
   const timeoutMs = options.timeoutMs ?? 30_000
   const report = options.onInvocation ?? (() => {})
 

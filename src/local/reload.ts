@@ -17,8 +17,11 @@ import { cloudEventId, type DevTrace } from './trace.js'
 const DEBOUNCE_MS = 150
 
 interface Generation {
+  /** The HTTP publish API's. */
   handler: ApiHandler
-  clients: PublishClients
+  /** What the functions' `pubsub()` calls get (their own clients, their own hop in the log). */
+  functionsHandler: ApiHandler
+  retire(): Promise<void>
 }
 
 /**
@@ -40,24 +43,37 @@ export class PublishApiSwitch {
   /** The publish API of the current generation; give this to the HTTP server. */
   readonly handle: ApiHandler = (req) => this.#current.handler(req)
 
+  /** The same for the functions the dev host runs (bound with bindHostPublishApi). */
+  readonly functionsHandle: ApiHandler = (req) => this.#current.functionsHandler(req)
+
   async switchTo(resources: LoadedResources): Promise<void> {
     const retired = this.#current
     this.#current = this.#generation(resources)
-    await retired.clients.retire()
+    await retired.retire()
   }
 
   close(): Promise<void> {
-    return this.#current.clients.retire()
+    return this.#current.retire()
   }
 
   #generation(resources: LoadedResources): Generation {
-    // The dev log's first hop: the publish as the HTTP function makes it.
-    const clients = new PublishClients((component, topic, payload) => {
-      const id = cloudEventId(payload)
-      this.#trace.hop('published', { ...(id ? { id } : {}), topic, detail: `HTTP publish API -> ${component.name}` })
-    })
-    const handler = createPublishApi({ resources, appId: this.#appId, getClient: (component) => clients.get(component) })
-    return { handler, clients }
+    // The dev log's first hop: the publish as the HTTP function (or a function's pubsub()) makes it.
+    const api = (via: string) => {
+      const clients = new PublishClients((component, topic, payload) => {
+        const id = cloudEventId(payload)
+        this.#trace.hop('published', { ...(id ? { id } : {}), topic, detail: `${via} -> ${component.name}` })
+      })
+      return { clients, handler: createPublishApi({ resources, appId: this.#appId, getClient: (component) => clients.get(component) }) }
+    }
+    const http = api('HTTP publish API')
+    const functions = api('function pubsub()')
+    return {
+      handler: http.handler,
+      functionsHandler: functions.handler,
+      retire: async () => {
+        await Promise.all([http.clients.retire(), functions.clients.retire()])
+      },
+    }
   }
 }
 

@@ -12,6 +12,9 @@ import { unzipSync } from 'fflate'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { PlatformHandlers } from '../integration/platforms/cases.js'
 import { describePlatformCases } from '../integration/platforms/cases.js'
+import { startEmbeddedBroker, type EmbeddedBroker } from '../../src/local/broker.js'
+import { recordTopics, type Recorder } from '../helpers/mqtt-recorder.js'
+import { pubsubYaml } from '../../support/component-yaml.js'
 
 const root = resolve(import.meta.dirname, '../..')
 const dist = join(root, 'dist/functions')
@@ -107,6 +110,13 @@ describe('npm run build', () => {
       for (const absent of ['prom-client', 'pino', '@bufbuild/cel', 'undici']) expect(packages).not.toContain(absent)
     })
 
+    it("'mqtt-fn/functions' resolves and brings MQTT.js, none of the forwarder's packages, and no platform SDK at run time", async () => {
+      const { packages, exports } = await loads('mqtt-fn/functions')
+      expect(exports).toEqual(expect.arrayContaining(['pubsub', 'pubsubMiddleware', 'topicHandler', 'withPubsub', 'azureHttpTopicHandler', 'azureQueueTopicHandler']))
+      expect(packages).toEqual(expect.arrayContaining(['mqtt', 'yaml']))
+      for (const absent of [...HEAVY, '@middy/core', '@azure/functions']) expect(packages, `mqtt-fn/functions must not load ${absent}`).not.toContain(absent)
+    })
+
     it('types every entry by package name (tsc on a user file, NodeNext resolution)', async () => {
       await writeFile(
         join(project, 'check.ts'),
@@ -114,6 +124,10 @@ describe('npm run build', () => {
           "import { loadResources, type PubsubComponent } from 'mqtt-fn'",
           "import { startForwarder, type Forwarder, type ForwarderOptions } from 'mqtt-fn/forwarder'",
           "import { startEmbeddedBroker, type EmbeddedBroker } from 'mqtt-fn/local'",
+          "import { pubsub, topicHandler, withPubsub, type CloudEvent, type FunctionPubsub } from 'mqtt-fn/functions'",
+          "export const receive = topicHandler<{ n: number }>((e: CloudEvent<{ n: number }>) => (e.data.n > 0 ? 'SUCCESS' : 'DROP'))",
+          "export const azure = withPubsub(async (_t: unknown, _c, p: FunctionPubsub) => (await p.publish('pubsub', 't', { a: 1 })).error)",
+          "export const published: Promise<{ error?: Error }> = pubsub().publish('pubsub', 'orders/new', { n: 1 })",
           "const options: ForwarderOptions = { port: false, resourcesPath: './resources' }",
           'export async function main(): Promise<[Forwarder, EmbeddedBroker, PubsubComponent[]]> {',
           '  const broker = await startEmbeddedBroker({ port: 0 })',
@@ -162,6 +176,62 @@ describe('npm run build', () => {
     }
     // The publish function still carries it, so the check above is looking at the right keys.
     expect(Object.keys((sizes.aws['http-publish'] as { parts: Record<string, number> }).parts)).toContain('src/http')
+  })
+})
+
+describe('the examples, bundled as a user bundles a function written with mqtt-fn/functions', () => {
+  let broker: EmbeddedBroker
+  let resources: string
+  let recorder: Recorder
+  beforeAll(async () => {
+    await build()
+    broker = await startEmbeddedBroker()
+    resources = await mkdtemp(join(tmpdir(), 'mqttfn-example-bundle-'))
+    await writeFile(join(resources, 'pubsub.yaml'), pubsubYaml({ name: 'pubsub', url: broker.url, metadata: { qos: '1' } }))
+    recorder = await recordTopics(broker.url, 'orders/#')
+  }, 120_000)
+  afterAll(async () => {
+    await recorder?.close()
+    await broker?.close()
+    await rm(resources, { recursive: true, force: true })
+  })
+
+  const lambdaContext = (): Record<string, unknown> => {
+    const deadline = Date.now() + 10_000
+    return { functionName: 'checkout', awsRequestId: 'r1', getRemainingTimeInMillis: () => deadline - Date.now() }
+  }
+  const functionUrlEvent = (body: string) => ({
+    version: '2.0', routeKey: '$default', rawPath: '/checkout', rawQueryString: '', headers: { 'content-type': 'application/json' },
+    requestContext: { http: { method: 'POST', path: '/checkout' }, requestId: 'r1', timeEpoch: 0 }, body, isBase64Encoded: false,
+  })
+  type Handler = (event: unknown, context: Record<string, unknown>) => Promise<Record<string, unknown>>
+
+  it('checkout (the pubsub middleware) publishes from its bundle: the CloudEvent is on the broker when it answers 202', async () => {
+    const saved = process.env['MQTTFN_RESOURCES_PATH']
+    const mod = await load('examples/checkout/index.mjs', { MQTTFN_RESOURCES_PATH: resources, APP_ID: 'shop' })
+    const handler = mod['handler'] as Handler
+    const got = recorder.next((m) => m.topic === 'orders/new')
+    try {
+      expect(await handler(functionUrlEvent('{"orderId":5}'), lambdaContext())).toMatchObject({ statusCode: 202 })
+      expect(JSON.parse((await got).payload.toString())).toMatchObject({ data: { orderId: 5 }, source: 'shop', topic: 'orders/new', pubsubname: 'pubsub' })
+      expect(await handler(functionUrlEvent('{nope'), lambdaContext())).toMatchObject({ statusCode: 400 })
+    } finally {
+      if (saved === undefined) delete process.env['MQTTFN_RESOURCES_PATH']
+      else process.env['MQTTFN_RESOURCES_PATH'] = saved
+    }
+  })
+
+  it('orders and priority-orders (topicHandler) answer from bundles that carry no MQTT client, within 0.1x of MQTT.js alone', async () => {
+    const sizes = JSON.parse(await readFile(join(dist, 'sizes.json'), 'utf8'))
+    for (const name of ['orders', 'priority-orders']) {
+      const handler = (await load(`examples/${name}/index.mjs`, {}))['handler'] as Handler
+      const event = { id: 'e1', source: 's', type: 'order', specversion: '1.0', datacontenttype: 'application/json', topic: 'orders/x', data: { orderId: 1 } }
+      expect(await handler(event, lambdaContext())).toEqual({ status: 'SUCCESS' })
+      expect(await handler({ not: 'an event' }, lambdaContext())).toEqual({ status: 'DROP' })
+      expect(Object.keys(sizes.examples[name].parts)).not.toContain('mqtt')
+      expect(sizes.examples[name].bundle).toBeLessThan(0.1 * sizes.mqttAlone)
+    }
+    expect(Object.keys(sizes.examples['checkout'].parts)).toContain('mqtt')
   })
 })
 

@@ -1,4 +1,4 @@
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { cp, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -30,8 +30,9 @@ describe('mqtt-fn dev (npm start) as a user runs it', () => {
     work = await mkdtemp(path.join(tmpdir(), 'mqtt-fn-dev-'))
     await cp(path.join(ROOT, 'resources'), path.join(work, 'resources'), { recursive: true })
     await cp(path.join(ROOT, 'examples', 'functions'), path.join(work, 'functions'), { recursive: true })
-    // As in the repo: the functions are ES modules.
+    // As in the repo: the functions are ES modules, with the project's packages (the example imports @middy/core).
     await writeFile(path.join(work, 'package.json'), '{"type":"module"}')
+    await symlink(path.join(ROOT, 'node_modules'), path.join(work, 'node_modules'))
   })
   afterAll(async () => {
     await rm(work, { recursive: true, force: true })
@@ -214,19 +215,45 @@ describe('mqtt-fn dev (npm start) as a user runs it', () => {
     }
   })
 
+  it('a function publishes from its own handler (pubsub middleware) to the dev broker, and an edit to it is live on the next call', async () => {
+    const dev = startDev(['--port', '0', '--broker-port', '0'])
+    const file = path.join(work, 'functions', 'checkout.ts')
+    const original = await readFile(file, 'utf8')
+    try {
+      const [, functionsUrl] = await dev.waitFor(/functions\s+(http:\/\/127\.0\.0\.1:\d+)\s/)
+      const res = await fetch(`${functionsUrl}/checkout`, { method: 'POST', body: '{"orderId":77}', headers: { 'content-type': 'application/json' } })
+      expect(res.status).toBe(202)
+      expect(await res.json()).toEqual({ accepted: { orderId: 77 } })
+      // Published through dev's own publish API (its broker, its log), then routed to /orders.
+      const [, id] = await dev.waitFor(/\[orders\] order ([0-9a-f-]{36}) on orders\/new: \{"orderId":77\}/)
+      expect(dev.output()).toMatch(new RegExp(`published\\s.*function pubsub\\(\\) -> pubsub.*\\[${(id ?? '').slice(0, 8)}\\]`))
+      const bad = await fetch(`${functionsUrl}/checkout`, { method: 'POST', body: '{oops', headers: { 'content-type': 'application/json' } })
+      expect([bad.status, await bad.text()]).toEqual([400, 'the body is not JSON'])
+
+      await writeFile(file, original.replace("'orders/new'", "'orders/edited'"))
+      const again = await fetch(`${functionsUrl}/checkout`, { method: 'POST', body: '{"orderId":78}', headers: { 'content-type': 'application/json' } })
+      expect(again.status).toBe(202)
+      await dev.waitFor(/\[orders\] order [0-9a-f-]{36} on orders\/edited: \{"orderId":78\}/)
+      expect(await dev.stop('SIGINT')).toBe(0)
+    } finally {
+      await writeFile(file, original)
+      await dev.stop('SIGKILL')
+    }
+  })
+
   it('npm start serves the demo handlers of examples/functions, not the deployable entry points', async () => {
     // No --functions-path: the default a fresh clone's `npm start` takes (cwd = the repo).
     const dev = startCli(['dev', '--resources-path', path.join(work, 'resources'), '--port', '0', '--broker-port', '0'])
     try {
-      const [, functionsUrl] = await dev.waitFor(/functions\s+(http:\/\/127\.0\.0\.1:\d+)\s+\(examples\/functions: orders, priority-orders;/)
+      const [, functionsUrl] = await dev.waitFor(/functions\s+(http:\/\/127\.0\.0\.1:\d+)\s+\(examples\/functions: checkout, orders, priority-orders;/)
       // Lambda Invoke API: the event is the CloudEvent.
       const invoke = await fetch(`${functionsUrl}/2015-03-31/functions/priority-orders/invocations`, {
         method: 'POST',
-        body: JSON.stringify({ id: 'e2e-1', type: 'order.priority', topic: 'orders/vip', data: { orderId: 1 } }),
+        body: JSON.stringify({ id: 'e2e-1', source: 'e2e', specversion: '1.0', type: 'order.priority', topic: 'orders/vip', data: { orderId: 1 } }),
       })
       expect(await invoke.json()).toEqual({ status: 'SUCCESS' })
       // Function URL: the CloudEvent is the HTTP body.
-      const url = await fetch(`${functionsUrl}/orders`, { method: 'POST', body: JSON.stringify({ id: 'e2e-2', topic: 'orders/new', data: {} }), headers: { 'content-type': 'application/json' } })
+      const url = await fetch(`${functionsUrl}/orders`, { method: 'POST', body: JSON.stringify({ id: 'e2e-2', source: 'e2e', specversion: '1.0', type: 'order', topic: 'orders/new', data: {} }), headers: { 'content-type': 'application/json' } })
       expect(await url.json()).toEqual({ status: 'SUCCESS' })
       const deployable = await fetch(`${functionsUrl}/2015-03-31/functions/http-publish/invocations`, { method: 'POST', body: '{}' })
       await deployable.arrayBuffer()

@@ -24,7 +24,7 @@ const MAY_IMPORT: Record<string, string[]> = {
   local: ['local', 'http', 'forwarder', 'core'],
   cli: ['cli', 'local', 'http', 'forwarder', 'core'],
   // The functions API answers through the publish API the HTTP function runs (http via platforms/http-function).
-  functions: ['functions', 'function-runtime', 'platforms/http-function', 'platforms/aws/context.ts', 'core', 'http/types.ts'],
+  functions: ['functions', 'function-runtime', 'platforms/http-function', 'platforms/aws/context.ts', 'core', 'http/types.ts', 'http/host-binding.ts'],
   exports: ['exports', 'forwarder', 'local', 'functions', 'core'],
 }
 

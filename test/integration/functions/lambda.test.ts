@@ -34,6 +34,9 @@ function lambdaContext(remainingMs = 30_000): Context {
   }
 }
 
+/** What Lambda passes a middy handler: a plain Context, to which the middleware adds `pubsub` (middy's types say the handler sees it). */
+const platformContext = (remainingMs?: number) => lambdaContext(remainingMs) as PubsubContext
+
 function functionUrlEvent(body: string): APIGatewayProxyEventV2 {
   return {
     version: '2.0',
@@ -85,15 +88,15 @@ describe('pubsubMiddleware', () => {
     const handler = middy<{ orderId: number }, { published: boolean }, Error, Context>()
       .use(pubsubMiddleware({ resourcesPath: dir, appId: 'shop' }))
       .handler(async (input, context) => {
-        const { error } = await (context as PubsubContext).pubsub.publish('pubsub', 'own/orders', { orderId: input.orderId })
+        const { error } = await context.pubsub.publish('pubsub', 'own/orders', { orderId: input.orderId })
         return { published: error === undefined }
       })
     const got = recorder.next((m) => m.topic === 'own/orders')
-    expect(await handler({ orderId: 7 }, lambdaContext())).toEqual({ published: true })
+    expect(await handler({ orderId: 7 }, platformContext())).toEqual({ published: true })
     const cloudEvent = JSON.parse((await got).payload.toString()) as Record<string, unknown>
     expect(cloudEvent).toMatchObject({ data: { orderId: 7 }, source: 'shop', topic: 'own/orders', pubsubname: 'pubsub' })
     // Warm: the second invocation reuses the connection.
-    expect(await handler({ orderId: 8 }, lambdaContext())).toEqual({ published: true })
+    expect(await handler({ orderId: 8 }, platformContext())).toEqual({ published: true })
   })
 
   it('every wait is bounded by what the invocation has left, not by publishTimeout: an { error }, not a Lambda timeout', async () => {
@@ -102,8 +105,8 @@ describe('pubsubMiddleware', () => {
     await writeFile(join(downDir, 'pubsub.yaml'), pubsubYaml({ name: 'slow', url: 'mqtt://10.255.255.1:1883', metadata: { publishTimeout: '120000', connectTimeout: '120000' } }))
     const handler = middy<unknown, unknown, Error, Context>()
       .use(pubsubMiddleware({ resourcesPath: downDir }))
-      .handler(async (_input, context) => (context as PubsubContext).pubsub.publish('slow', 'own/late', 'x'))
-    const result = (await handler({}, lambdaContext(1_000))) as { error?: Error }
+      .handler(async (_input, context) => context.pubsub.publish('slow', 'own/late', 'x'))
+    const result = (await handler({}, platformContext(1_000))) as { error?: Error }
     expect(result.error).toBeInstanceOf(Error)
     expect(result.error).toMatchObject({ errorCode: 'ERR_PUBSUB_PUBLISH_MESSAGE' })
     await rm(downDir, { recursive: true, force: true })
