@@ -94,13 +94,13 @@ function httpEvent(): ReturnType<typeof httpEventV2> {
 }
 
 /** The plain client speaks what the function's client speaks (protocol, session, keepalive). */
-async function plainClient(url: string): Promise<mqtt.MqttClient> {
+export async function plainClient(url: string): Promise<mqtt.MqttClient> {
   const { metadata } = parseMqttMetadata({ url, qos: '1' })
   return mqtt.connectAsync(url, { protocolVersion: metadata.protocolVersion, clean: true, keepalive: metadata.keepAlive })
 }
 
 /** The payloads the functions publish, as a subscriber on the wire sees them. */
-async function capture(url: string, topic: string, count: number, trigger: () => Promise<unknown>): Promise<Buffer[]> {
+export async function capture(url: string, topic: string, count: number, trigger: () => Promise<unknown>): Promise<Buffer[]> {
   const sub = await mqtt.connectAsync(url)
   const got: Buffer[] = []
   const done = new Promise<void>((resolve) =>
@@ -260,13 +260,14 @@ async function sqsRelay(url: string): Promise<string[]> {
 const BANNER = "import { createRequire as __mqttfnCreateRequire } from 'node:module'; const require = __mqttfnCreateRequire(import.meta.url);"
 
 /** Runs the project build when a function bundle is missing or older than the sources. */
-async function ensureBuild(): Promise<void> {
+export async function ensureBuild(): Promise<void> {
   const bundle = path.join(ROOT, 'dist/functions/aws/http-publish/index.mjs')
   const sizes = path.join(ROOT, 'dist/functions/sizes.json')
   const builtAt = existsSync(bundle) && existsSync(sizes) ? Math.min(statSync(bundle).mtimeMs, statSync(sizes).mtimeMs) : 0
   const newest = Math.max(
     await newestMtime(path.join(ROOT, 'src')),
     await newestMtime(path.join(ROOT, 'functions')),
+    await newestMtime(path.join(ROOT, 'examples')),
     statSync(path.join(ROOT, 'scripts/build.mjs')).mtimeMs,
     statSync(path.join(ROOT, 'package-lock.json')).mtimeMs,
   )
@@ -310,7 +311,7 @@ async function bundleSizes(): Promise<string[]> {
 // ---------------------------------------------------------------- cold start
 
 /** Spawn to exit of `node FILE`, ms; rejects when it does not print `ok`. */
-function timeNode(file: string, env: Record<string, string>): Promise<number> {
+export function timeNode(file: string, env: Record<string, string>): Promise<number> {
   return new Promise((resolve, reject) => {
     const childEnv: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env }
     const t0 = nowMs()
@@ -349,30 +350,7 @@ async function coldStart(url: string, resources: string, dir: string): Promise<s
   // sizes.json measures MQTT.js alone (plain esbuild, no trims), plus the build's require banner.
   const [cloudEvent] = await capture(url, TOPIC, 1, () => timeNode(fnDriver, { MQTTFN_RESOURCES_PATH: resources, APP_ID: 'bench' }))
   if (!cloudEvent) throw new Error('bench: no CloudEvent from the bundle')
-  const mqttSource = path.join(dir, 'mqtt-driver-src.mjs')
-  await writeFile(
-    mqttSource,
-    [
-      `import { connectAsync } from 'mqtt'`,
-      `const client = await connectAsync(process.env.BENCH_URL, { reconnectPeriod: 0 })`,
-      `await client.publishAsync(${JSON.stringify(TOPIC)}, Buffer.from(${JSON.stringify(cloudEvent.toString('base64'))}, 'base64'), { qos: 1 })`,
-      `console.log('ok')`,
-      `process.exit(0)`,
-    ].join('\n'),
-  )
-  const mqttDriver = path.join(dir, 'mqtt-driver.mjs')
-  await esbuild.build({
-    entryPoints: [mqttSource],
-    outfile: mqttDriver,
-    nodePaths: [path.join(ROOT, 'node_modules')],
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'esm',
-    minify: true,
-    banner: { js: BANNER },
-    logLevel: 'silent',
-  })
+  const mqttDriver = await buildMqttDriver(dir, cloudEvent)
   const empty = path.join(dir, 'empty.mjs')
   await writeFile(empty, `console.log('ok')\n`)
 
@@ -407,4 +385,36 @@ async function coldStart(url: string, resources: string, dir: string): Promise<s
     `  ratio http-publish / MQTT.js ${ratio.toFixed(3)}x (goal <= 1.2x: ${ratio <= 1.2 ? 'met' : 'MISSED'}); ` +
       `above empty node: ${(mf - mb).toFixed(1)} ms vs ${(mp - mb).toFixed(1)} ms = ${((mf - mb) / (mp - mb)).toFixed(2)}x`,
   ]
+}
+
+/**
+ * MQTT.js alone: connect, one QoS 1 publish of `cloudEvent`, bundled the way sizes.json measures
+ * MQTT.js alone (plain esbuild, no trims), plus the build's require banner. Reads BENCH_URL.
+ */
+export async function buildMqttDriver(dir: string, cloudEvent: Buffer, topic = TOPIC): Promise<string> {
+  const mqttSource = path.join(dir, 'mqtt-driver-src.mjs')
+  await writeFile(
+    mqttSource,
+    [
+      `import { connectAsync } from 'mqtt'`,
+      `const client = await connectAsync(process.env.BENCH_URL, { reconnectPeriod: 0 })`,
+      `await client.publishAsync(${JSON.stringify(topic)}, Buffer.from(${JSON.stringify(cloudEvent.toString('base64'))}, 'base64'), { qos: 1 })`,
+      `console.log('ok')`,
+      `process.exit(0)`,
+    ].join('\n'),
+  )
+  const mqttDriver = path.join(dir, 'mqtt-driver.mjs')
+  await esbuild.build({
+    entryPoints: [mqttSource],
+    outfile: mqttDriver,
+    nodePaths: [path.join(ROOT, 'node_modules')],
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    minify: true,
+    banner: { js: BANNER },
+    logLevel: 'silent',
+  })
+  return mqttDriver
 }

@@ -5,11 +5,13 @@
  */
 import { benchForwarder } from './forwarder.js'
 import { benchFunctions } from './functions.js'
+import { benchFunctionsApi } from './functions-api.js'
 import { benchPublish } from './publish.js'
 
 const suites: [string, () => Promise<string[]>][] = [
   ['core publish (QoS 1, 256 B, Mosquitto nodelay)', benchPublish],
   ['functions: warm HTTP publish, bundle size, cold start, SQS batch', benchFunctions],
+  ['functions API (mqtt-fn/functions): warm publish, user bundle size, cold start', benchFunctionsApi],
   ['forwarder: throughput, slow app, latency, RSS', benchForwarder],
 ]
 
