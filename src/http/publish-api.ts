@@ -3,7 +3,9 @@ import pLimit from 'p-limit'
 import { buildPublishPayload } from '../core/envelope/index.js'
 import { MqttFnError } from '../core/errors.js'
 import { getPubsubClient } from '../core/pubsub/index.js'
+import { mqtt5PublishOptions } from '../core/pubsub/publish-properties.js'
 import { publisherComponent } from '../core/pubsub/publisher-identity.js'
+import type { PublishOptions } from '../core/pubsub/types.js'
 import type { Logger } from '../core/pubsub/types.js'
 import { inScope, isPublishAllowed } from '../core/resources/scopes.js'
 import type { PubsubComponent } from '../core/resources/types.js'
@@ -234,7 +236,10 @@ class PublishApi {
     const retain = retainFlag(requestMetadata)
     if ('error' in retain) return daprErrors.metadataDeserialize(name, requestMetadata, retain.error)
 
-    const failure = await this.send(component, topic, payload, retain.value)
+    const properties = this.properties(target, requestMetadata, raw ? header(request, 'content-type') : CLOUDEVENTS_CONTENT_TYPE)
+    if (isResponse(properties)) return properties
+
+    const failure = await this.send(component, topic, payload, retain.value, properties)
     if (failure !== undefined) return daprErrors.publishMessage(name, topic, failure)
     return emptyResponse()
   }
@@ -289,13 +294,20 @@ class PublishApi {
     const topicProblem = this.topicProblem(target)
     if (topicProblem) return topicProblem
 
+    const properties: PublishOptions[] = []
+    for (const message of messages) {
+      const p = this.properties(target, message.metadata, raw ? message.contentType : CLOUDEVENTS_CONTENT_TYPE)
+      if (isResponse(p)) return p
+      properties.push(p)
+    }
+
     const limit = pLimit(BULK_PUBLISH_CONCURRENCY)
     const results = await Promise.all(
-      messages.map((message) =>
+      messages.map((message, i) =>
         limit(async () => {
           const retain = retainFlag(message.metadata)
           if ('error' in retain) return retain.error
-          return this.send(component, topic, message.payload, retain.value)
+          return this.send(component, topic, message.payload, retain.value, properties[i] as PublishOptions)
         }),
       ),
     )
@@ -341,16 +353,26 @@ class PublishApi {
     }
   }
 
+  /** MQTT 5's per-message fields from the request metadata (nothing on 3.1.1), or the 400 naming a bad one. */
+  private properties(target: ResolvedTarget, metadata: Record<string, string>, contentType: string | undefined): PublishOptions | ApiResponse {
+    try {
+      return mqtt5PublishOptions(metadata, contentType, target.component.metadata.protocolVersion)
+    } catch (err) {
+      if (err instanceof MqttFnError) return daprErrors.malformedRequest(err.message)
+      throw err
+    }
+  }
+
   /**
    * Publishes and waits for the PUBACK. Resolves undefined on success, else the error text
    * daprd's component would give (`failed to publish: ...`). Bounded even if the client is not.
    */
-  private async send(component: PubsubComponent, topic: string, payload: Buffer, retain: boolean | undefined): Promise<string | undefined> {
+  private async send(component: PubsubComponent, topic: string, payload: Buffer, retain: boolean | undefined, properties: PublishOptions): Promise<string | undefined> {
     // No timer of our own here: the client bounds every publish itself (connect wait and
     // PUBACK within publishTimeout; see PublishClient), and a second timer per request showed
     // in the warm handler's p99.
     try {
-      await this.getClient(component).publish(topic, payload, retain === undefined ? {} : { retain })
+      await this.getClient(component).publish(topic, payload, retain === undefined ? properties : { ...properties, retain })
       return undefined
     } catch (err) {
       const text = `failed to publish: ${describe(err)}`
@@ -359,6 +381,8 @@ class PublishApi {
     }
   }
 }
+
+const CLOUDEVENTS_CONTENT_TYPE = 'application/cloudevents+json'
 
 function isResponse(value: unknown): value is ApiResponse {
   return typeof value === 'object' && value !== null && 'status' in value && 'body' in value && 'headers' in value

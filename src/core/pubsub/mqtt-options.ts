@@ -103,7 +103,11 @@ export function publishOptions(md: MqttMetadata, opts: PublishOptions, qos: 0 | 
   const retain = opts.retain ?? md.retain
   if (
     md.protocolVersion === 5 &&
-    (opts.messageExpiryInterval !== undefined || opts.contentType !== undefined || opts.userProperties !== undefined)
+    (opts.messageExpiryInterval !== undefined ||
+      opts.contentType !== undefined ||
+      opts.userProperties !== undefined ||
+      opts.correlationData !== undefined ||
+      opts.responseTopic !== undefined)
   ) {
     const properties = publishProperties(opts)
     if (properties) return { qos, retain, properties }
@@ -116,6 +120,8 @@ export function publishProperties(opts: PublishOptions): IClientPublishOptions['
   const p: NonNullable<IClientPublishOptions['properties']> = {}
   if (opts.messageExpiryInterval !== undefined) p.messageExpiryInterval = opts.messageExpiryInterval
   if (opts.contentType !== undefined) p.contentType = opts.contentType
+  if (opts.correlationData !== undefined) p.correlationData = opts.correlationData
+  if (opts.responseTopic !== undefined) p.responseTopic = opts.responseTopic
   if (opts.userProperties) {
     // mqtt-packet throws on undefined values and silently writes nothing for an empty map.
     const up: Record<string, string | string[]> = {}
@@ -136,6 +142,8 @@ export function incomingProperties(packet: PublishPacket): MessageProperties | u
   if (p.contentType !== undefined) out.contentType = p.contentType
   if (p.messageExpiryInterval !== undefined) out.messageExpiryInterval = p.messageExpiryInterval
   if (p.userProperties) out.userProperties = { ...p.userProperties }
+  if (p.correlationData !== undefined) out.correlationData = p.correlationData
+  if (p.responseTopic !== undefined) out.responseTopic = p.responseTopic
   return Object.keys(out).length > 0 ? out : undefined
 }
 

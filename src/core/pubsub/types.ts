@@ -11,6 +11,10 @@ export interface PublishOptions {
   contentType?: string
   /** MQTT 5 only: user properties (ignored on 3.1.1); an empty map is not sent. */
   userProperties?: Record<string, string | string[]>
+  /** MQTT 5 only: request/response correlation data (ignored on 3.1.1). */
+  correlationData?: Buffer
+  /** MQTT 5 only: the topic a responder should answer on (ignored on 3.1.1). */
+  responseTopic?: string
 }
 
 /** MQTT 5 PUBLISH properties carried to subscribers (absent on 3.1.1). */
@@ -19,6 +23,8 @@ export interface MessageProperties {
   /** A key sent more than once arrives as an array. */
   userProperties?: Record<string, string | string[]>
   messageExpiryInterval?: number
+  correlationData?: Buffer
+  responseTopic?: string
 }
 
 /** A message handed to a subscriber. Nothing is acknowledged to the broker until `ack()`. */
