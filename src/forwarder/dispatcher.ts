@@ -33,9 +33,10 @@
  *   waits are aborted and whatever did not finish stays un-acked (never dead-lettered).
  */
 import type { IncomingMessage } from '../core/pubsub/types.js'
-import { deadLetter, type DeadLetterPublisher } from './deadletter.js'
+import { deadLetter, deadLetterProperties, type DeadLetterPublisher } from './deadletter.js'
 import { deliveryHeaders, prepare, type Prepared } from './event.js'
 import { LogLimiter } from './log-limiter.js'
+import { propertyHeaders, withEventAttributes } from './message-properties.js'
 import type { Logger } from './logger.js'
 import type { DropReason, ForwarderMetrics, UnackedReason } from './metrics.js'
 import { GuardedTargets, type CircuitBreaker } from './breaker.js'
@@ -46,6 +47,15 @@ import { withRetry } from './retry.js'
 import { route } from './router.js'
 import { SlotScheduler } from './scheduler.js'
 import type { DeliveryObserver, ForwardSubscription, Outcome, Received, RetryPolicy, CompiledRule, Target, TargetKind, TargetRequest } from './types.js'
+
+/** The outcome of an attempt not made: the message's MQTT 5 expiry passed (a drop, counted as `expired`). */
+const EXPIRED: Outcome = Object.freeze({ kind: 'drop', reason: 'the MQTT message expired' })
+
+/** MQTT 5: the broker's Message Expiry Interval, counted from arrival, has passed. */
+function mqttExpired(received: Received): boolean {
+  const seconds = received.message.properties?.messageExpiryInterval
+  return seconds !== undefined && performance.now() - received.receivedAt >= seconds * 1000
+}
 
 export interface DispatcherOptions {
   logger: Logger
@@ -212,7 +222,14 @@ export class Dispatcher {
     if (dropReason) this.#options.metrics.dropped.inc({ ...labels, reason: dropReason })
     if (!subscription.deadLetterTopic) return otherwise
     if (this.#abort.signal.aborted) return { ack: false, reason: 'shutdown', ...(otherwise.target ? { target: otherwise.target } : {}) }
-    const published = await deadLetter(this.#options.publisher(subscription.pubsubname), subscription.deadLetterTopic, message.payload)
+    const properties = deadLetterProperties(message, {
+      subscription: subscription.id,
+      ...(otherwise.target ? { route: otherwise.target.name } : {}),
+      attempts: received.attempts ?? 0,
+      reason: dropReason ?? (otherwise.ack ? otherwise.how : otherwise.reason),
+      ...(received.lastOutcome === undefined ? {} : { lastOutcome: received.lastOutcome }),
+    })
+    const published = await deadLetter(this.#options.publisher(subscription.pubsubname), subscription.deadLetterTopic, message.payload, properties)
     if (published.kind !== 'success') {
       this.#options.logger.error({ subscription: subscription.id, topic: message.topic, reason: published.reason }, 'dead-letter publish failed')
       return { ack: false, reason: 'deadletter_failed', ...(otherwise.target ? { target: otherwise.target } : {}) }
@@ -235,11 +252,12 @@ export class Dispatcher {
     const { subscription, message } = received
     const prepared = prepare(subscription, message)
     if (!prepared.ok) {
+      received.lastOutcome = prepared.reason
       this.#warnOnce(received, 'warn', 'undecodable', { reason: prepared.reason }, 'payload is not a CloudEvent (set metadata.rawPayload for non-Dapr publishers); dropped, or dead-lettered when the subscription has a deadLetterTopic')
       return this.#drop(received, 'undecodable')
     }
-    if (prepared.expired) {
-      this.#warnOnce(received, 'warn', 'expired', { id: prepared.event.id, expiration: prepared.event.expiration }, 'dropping expired pub/sub event')
+    if (prepared.expired || mqttExpired(received)) {
+      this.#warnOnce(received, 'warn', 'expired', { id: prepared.event.id, expiration: prepared.event.expiration, messageExpiryInterval: message.properties?.messageExpiryInterval }, 'dropping expired pub/sub event')
       return this.#drop(received, 'expired')
     }
     const routed = route(subscription.rules, prepared.event)
@@ -248,6 +266,7 @@ export class Dispatcher {
       return this.#drop(received, 'no_route')
     }
     if (routed.kind === 'error') {
+      received.lastOutcome = routed.error.message
       this.#warnOnce(received, 'error', 'route_error', { match: routed.match, reason: routed.error.message }, 'route expression failed on this event; dropped, or dead-lettered when the subscription has a deadLetterTopic')
       return this.#drop(received, 'route_error')
     }
@@ -256,6 +275,15 @@ export class Dispatcher {
 
   #drop(received: Received, reason: DropReason): { kind: 'settle'; settlement: Promise<Settlement> } {
     return { kind: 'settle', settlement: this.#deadLetterOr(received, { ack: true, how: 'dropped' }, reason) }
+  }
+
+  #warnSkipped(received: Received, skipped: string[]): void {
+    const suppressed = this.#quiet.take(`${received.subscription.id}\u0000properties`)
+    if (suppressed === undefined) return
+    this.#options.logger.warn(
+      { subscription: received.subscription.id, topic: received.message.topic, skipped, ...(suppressed > 0 ? { alsoSinceLastLine: suppressed } : {}) },
+      'MQTT 5 properties the target cannot take were left out (see the README: what reaches the target)',
+    )
   }
 
   #warnOnce(received: Received, level: 'warn' | 'error', reason: DropReason, fields: Record<string, unknown>, text: string): void {
@@ -291,18 +319,35 @@ export class Dispatcher {
       target: target.name,
       rule: rule.match || 'default',
     })
+    let body = prepared.body
+    const headers = deliveryHeaders(subscription, message, prepared.event)
+    if (subscription.mqtt5) {
+      // The topic and the MQTT 5 properties: headers for HTTP, extension attributes in the event for the others.
+      const passed = target.kind === 'http' ? propertyHeaders(message, true) : withEventAttributes(body, prepared.event, message, true)
+      if (Buffer.isBuffer(passed.value)) body = passed.value
+      else Object.assign(headers, passed.value)
+      if (passed.skipped.length > 0) this.#warnSkipped(received, passed.skipped)
+    }
     const request: TargetRequest = {
-      body: prepared.body,
+      body,
       contentType: 'application/cloudevents+json',
-      headers: deliveryHeaders(subscription, message, prepared.event),
+      headers,
       signal: this.#abort.signal,
       timeoutMs: this.#options.requestTimeoutMs(subscription.pubsubname),
     }
-    let outcome = singleOutcome(await target.send(request))
+    const attempt = async (): Promise<Outcome> => {
+      // A message whose MQTT 5 expiry passed while it waited for a retry is not delivered late.
+      if (received.attempts !== undefined && mqttExpired(received)) return EXPIRED
+      received.attempts = (received.attempts ?? 0) + 1
+      const result = singleOutcome(await target.send(request))
+      if (result.kind !== 'success') received.lastOutcome = result.reason
+      return result
+    }
+    let outcome = await attempt()
     if (outcome.kind === 'retry') {
       const first = outcome
-      let attempts = 0
-      outcome = await withRetry(async () => (attempts++ === 0 ? first : singleOutcome(await target.send(request))), this.#options.retryPolicy(subscription.pubsubname), {
+      let tries = 0
+      outcome = await withRetry(async () => (tries++ === 0 ? first : attempt()), this.#options.retryPolicy(subscription.pubsubname), {
         signal: this.#abort.signal,
         onRetry: (retry, delayMs, last) => {
           metrics.retried.inc(this.#metricsOf(subscription).labels)
@@ -317,6 +362,10 @@ export class Dispatcher {
     const { subscription, message } = received
     const log = { subscription: subscription.id, topic: message.topic, target: target.name }
     if (outcome.kind === 'success') return { ack: true, how: 'delivered', target }
+    if (outcome === EXPIRED) {
+      this.#warnOnce(received, 'warn', 'expired', { messageExpiryInterval: message.properties?.messageExpiryInterval, attempts: received.attempts }, 'dropping a message whose MQTT expiry passed while its delivery was retried')
+      return this.#deadLetterOr(received, { ack: true, how: 'dropped', target }, 'expired')
+    }
     if (outcome.kind === 'drop') {
       this.#options.logger.warn({ ...log, reason: outcome.reason }, 'message dropped by the target')
       return this.#deadLetterOr(received, { ack: true, how: 'dropped', target }, outcome.reason === NOT_FOUND_REASON ? 'not_found' : 'drop')

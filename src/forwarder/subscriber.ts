@@ -120,7 +120,10 @@ export class Subscriber {
     const handler = (message: IncomingMessage) => this.#options.onMessage(subscription, message)
     for (let attempt = 0; !this.#stop.signal.aborted; attempt++) {
       try {
-        await client.subscribe(subscription.topic, handler)
+        await client.subscribe(subscription.topic, handler, {
+          ...(subscription.retainHandling === undefined ? {} : { retainHandling: subscription.retainHandling }),
+          ...(subscription.noLocal ? { noLocal: true } : {}),
+        })
         this.#subscribed.add(subscription)
         this.#options.logger.info(
           { subscription: subscription.id, pubsub: subscription.pubsubname, topic: subscription.topic, qos: client.metadata.qos },
@@ -163,10 +166,10 @@ export class Subscriber {
 
   publisher(pubsubName: string): DeadLetterPublisher {
     return {
-      publish: async (topic, payload) => {
+      publish: async (topic, payload, properties) => {
         const client = this.#clients.get(pubsubName)
         if (!client) throw new Error(`no client for pubsub ${pubsubName}`)
-        await client.publish(topic, payload)
+        await client.publish(topic, payload, properties)
       },
     }
   }

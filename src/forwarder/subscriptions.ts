@@ -136,6 +136,8 @@ export function compileSubscriptions(specs: readonly SubscriptionSpec[], context
     const orderedText = getMetadataProperty(spec.metadata, 'ordered')
     const ordered = orderedText !== undefined && isTruthy(orderedText)
 
+    const subscribeOptions = mqtt5SubscribeOptions(spec.metadata, pubsub?.metadata.protocolVersion, (field, text) => problem(`${spec.fieldPrefix}metadata.${field}`, text))
+
     let bulk: BulkSettings | undefined
     if (spec.bulkSubscribe?.enabled) {
       bulk = {
@@ -170,8 +172,41 @@ export function compileSubscriptions(specs: readonly SubscriptionSpec[], context
       ordered,
       ...(bulk ? { bulk } : {}),
       metadata: spec.metadata,
+      ...(pubsub.metadata.protocolVersion === 5 ? { mqtt5: true } : {}),
+      ...subscribeOptions,
     })
   }
   if (problems.length > 0) throw new ResourceError(problems)
   return result
+}
+
+const RETAIN_HANDLING: Record<string, 0 | 1 | 2> = { send: 0, '0': 0, sendifnew: 1, '1': 1, dontsend: 2, "don'tsend": 2, '2': 2 }
+
+/**
+ * MQTT 5 subscribe options from Subscription metadata: `retainHandling` (`send`, the default,
+ * `sendIfNew` or `dontSend`, or 0 / 1 / 2) and `noLocal`. MQTT 3.1.1 has neither: asking for one
+ * there is an error naming protocolVersion, not a setting silently ignored.
+ */
+function mqtt5SubscribeOptions(
+  metadata: Record<string, string>,
+  protocolVersion: number | undefined,
+  problem: (field: string, text: string) => void,
+): { retainHandling?: 0 | 1 | 2; noLocal?: boolean } {
+  const out: { retainHandling?: 0 | 1 | 2; noLocal?: boolean } = {}
+  const retainText = getMetadataProperty(metadata, 'retainHandling')
+  if (retainText !== undefined && retainText !== '') {
+    const value = RETAIN_HANDLING[retainText.trim().toLowerCase().replace(/[\s_-]/g, '')]
+    if (value === undefined) problem('retainHandling', `expected send, sendIfNew or dontSend (or 0, 1, 2), got ${JSON.stringify(retainText)}`)
+    else out.retainHandling = value
+  }
+  const noLocalText = getMetadataProperty(metadata, 'noLocal')
+  if (noLocalText !== undefined && noLocalText !== '') {
+    const value = parseGoBool(noLocalText)
+    if (value === undefined) problem('noLocal', `expected true or false, got ${JSON.stringify(noLocalText)}`)
+    else if (value) out.noLocal = true
+  }
+  if ((out.retainHandling !== undefined || out.noLocal) && protocolVersion !== undefined && protocolVersion !== 5) {
+    problem(out.retainHandling !== undefined ? 'retainHandling' : 'noLocal', 'an MQTT 5 subscribe option: set protocolVersion: 5 on the pubsub component (MQTT 3.1.1 has no such option)')
+  }
+  return out
 }

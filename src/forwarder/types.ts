@@ -95,6 +95,11 @@ export interface ForwardSubscription {
   ordered: boolean
   bulk?: BulkSettings
   metadata: Record<string, string>
+  /** The pubsub speaks MQTT 5: its messages' topic and properties reach the target (message-properties.ts). */
+  mqtt5?: boolean
+  /** MQTT 5 subscribe options (Subscription metadata `retainHandling`, `noLocal`). */
+  retainHandling?: 0 | 1 | 2
+  noLocal?: boolean
 }
 
 /** A message as the dispatcher tracks it. */
@@ -107,6 +112,9 @@ export interface Received {
   eventId?: string
   /** Settled once: acked, or left for redelivery. */
   settled?: boolean
+  /** Delivery attempts made so far, and what the last one said (a dead letter tells them). */
+  attempts?: number
+  lastOutcome?: string
 }
 
 /**

@@ -3,7 +3,9 @@
  * PUBLISH options and properties, and the properties of a received PUBLISH. No state, no I/O.
  */
 import type { IClientOptions, IClientPublishOptions, IStore, MqttClient } from 'mqtt'
+import { MqttFnError } from '../errors.js'
 import type { MqttMetadata } from '../resources/types.js'
+import { mqttStringProblem } from '../topics/index.js'
 import type { MessageProperties, PublishOptions } from './types.js'
 
 export type PublishPacket = Parameters<MqttClient['handleMessage']>[0]
@@ -115,9 +117,23 @@ export function publishOptions(md: MqttMetadata, opts: PublishOptions, qos: 0 | 
   return PUBLISH_OPTIONS[retain ? qos + 3 : qos]!
 }
 
-/** The MQTT 5 PUBLISH properties of `opts`, or undefined when there are none to send. */
+/**
+ * The MQTT 5 PUBLISH properties of `opts`, or undefined when there are none to send. Throws
+ * MqttFnError `ERR_PROPERTY_INVALID` for a string the broker would refuse (and drop the
+ * connection over, every other publish on it with it).
+ */
 export function publishProperties(opts: PublishOptions): IClientPublishOptions['properties'] | undefined {
   const p: NonNullable<IClientPublishOptions['properties']> = {}
+  const check = (what: string, s: string) => {
+    const problem = mqttStringProblem(s)
+    if (problem !== undefined) throw new MqttFnError('ERR_PROPERTY_INVALID', `MQTT 5 ${what} ${JSON.stringify(s)}: ${problem}`)
+  }
+  if (opts.contentType !== undefined) check('Content Type', opts.contentType)
+  if (opts.responseTopic !== undefined) check('Response Topic', opts.responseTopic)
+  for (const [k, v] of Object.entries(opts.userProperties ?? {})) {
+    check('user property name', k)
+    if (v !== undefined && v !== null) for (const one of Array.isArray(v) ? v : [v]) check(`user property ${k}`, String(one))
+  }
   if (opts.messageExpiryInterval !== undefined) p.messageExpiryInterval = opts.messageExpiryInterval
   if (opts.contentType !== undefined) p.contentType = opts.contentType
   if (opts.correlationData !== undefined) p.correlationData = opts.correlationData

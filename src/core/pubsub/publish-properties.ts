@@ -9,7 +9,7 @@
  */
 import { MqttFnError } from '../errors.js'
 import { tryGetTtl } from '../envelope/index.js'
-import { publishTopicProblem } from '../topics/index.js'
+import { mqttStringProblem, publishTopicProblem } from '../topics/index.js'
 import type { PublishOptions } from './types.js'
 
 /** Request metadata keys (matched without case) that set MQTT 5 fields instead of user properties. */
@@ -37,7 +37,11 @@ function isDaprKey(key: string): boolean {
 export function mqtt5PublishOptions(metadata: Readonly<Record<string, string>>, contentType: string | undefined, protocolVersion: number): PublishOptions {
   if (protocolVersion !== 5) return NONE
   const options: PublishOptions = {}
-  if (contentType !== undefined && contentType !== '') options.contentType = contentType
+  if (contentType !== undefined && contentType !== '') {
+    const problem = mqttStringProblem(contentType)
+    if (problem !== undefined) throw new MqttFnError('ERR_MALFORMED_REQUEST', `Content-Type ${JSON.stringify(contentType)}: the MQTT Content Type ${problem}`)
+    options.contentType = contentType
+  }
   let userProperties: Record<string, string> | undefined
   let correlationData: string | undefined
   let responseTopic: string | undefined
@@ -45,7 +49,12 @@ export function mqtt5PublishOptions(metadata: Readonly<Record<string, string>>, 
     const lower = key.toLowerCase()
     if (lower === CORRELATION_DATA_KEY.toLowerCase()) correlationData ??= value
     else if (lower === RESPONSE_TOPIC_KEY.toLowerCase()) responseTopic ??= value
-    else if (!isDaprKey(key)) (userProperties ??= {})[key] = value
+    else if (!isDaprKey(key)) {
+      // A character MQTT refuses in a user property makes the broker drop the shared connection.
+      const problem = mqttStringProblem(key) ?? mqttStringProblem(value)
+      if (problem !== undefined) throw new MqttFnError('ERR_MALFORMED_REQUEST', `metadata.${key}: a user property name and value ${problem}`)
+      ;(userProperties ??= {})[key] = value
+    }
   }
   if (userProperties) options.userProperties = userProperties
   if (correlationData !== undefined && correlationData !== '') options.correlationData = Buffer.from(correlationData, 'utf8')

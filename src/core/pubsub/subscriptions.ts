@@ -14,6 +14,8 @@ import type { MessageHandler, SubscribeOptions, Subscription } from './types.js'
 interface FilterEntry {
   filter: string
   qos: 0 | 1 | 2
+  /** MQTT 5 SUBSCRIBE options of the filter (the first subscriber's). */
+  options: { rh?: 0 | 1 | 2; nl?: boolean }
   handlers: Set<MessageHandler>
   /** SUBSCRIBE in flight on a connection generation; shared by concurrent callers. */
   inFlight?: { gen: number; qos: number; promise: Promise<void> }
@@ -65,7 +67,10 @@ export class Subscriptions {
 
     let entry = this.filters.get(filter)
     if (!entry) {
-      entry = { filter, qos, handlers: new Set() }
+      const options: FilterEntry['options'] = {}
+      if (md.protocolVersion === 5 && opts.retainHandling !== undefined) options.rh = opts.retainHandling
+      if (md.protocolVersion === 5 && opts.noLocal) options.nl = true
+      entry = { filter, qos, options, handlers: new Set() }
       this.filters.set(filter, entry)
       this.matcher.add(filter, entry)
     } else if (qos > entry.qos) {
@@ -171,7 +176,7 @@ export class Subscriptions {
           }),
         )
       }, Math.max(1, timeoutMs))
-      conn.client.subscribe(entry.filter, { qos }, (err, granted) => {
+      conn.client.subscribe(entry.filter, { qos, ...entry.options }, (err, granted) => {
         clearTimeout(timer)
         if (err) {
           reject(subscribeFailure(entry.filter, url, err))

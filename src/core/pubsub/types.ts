@@ -77,6 +77,10 @@ export interface SubscribeOptions {
   qos?: 0 | 1 | 2
   /** Bound on reaching the broker and getting the SUBACK, ms (default connectTimeout + publishTimeout). */
   timeoutMs?: number
+  /** MQTT 5 only: 0 send retained messages (default), 1 only for a new subscription, 2 never. */
+  retainHandling?: 0 | 1 | 2
+  /** MQTT 5 only: do not receive what this connection publishes itself. */
+  noLocal?: boolean
 }
 
 /** Structured log sink; `fields` never hold secrets (URLs are the redacted form). */

@@ -2,6 +2,7 @@ export {
   MAX_TOPIC_BYTES,
   MAX_TOPIC_SEPARATORS,
   filterProblem,
+  mqttStringProblem,
   parseSharedFilter,
   publishTopicProblem,
   validateFilter,

@@ -59,6 +59,17 @@ function characterProblem(s: string): string | undefined {
   return undefined
 }
 
+/**
+ * Why `s` cannot be an MQTT UTF-8 string (a user property name or value, a content type), or
+ * undefined when it can: the characters refused as in topics, at most 65535 bytes. May be empty.
+ */
+export function mqttStringProblem(s: string): string | undefined {
+  const bad = characterProblem(s)
+  if (bad !== undefined) return bad
+  if (s.length * 3 > MAX_TOPIC_BYTES && Buffer.byteLength(s, 'utf8') > MAX_TOPIC_BYTES) return `is longer than ${MAX_TOPIC_BYTES} bytes in UTF-8`
+  return undefined
+}
+
 /** Problems every topic string can have, name or filter; undefined when there are none. */
 function stringProblem(s: string): string | undefined {
   if (s === '') return 'must not be empty'

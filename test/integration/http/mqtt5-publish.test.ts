@@ -111,6 +111,23 @@ describe('MQTT 5 per message, from the publish request (protocolVersion 5)', () 
     expect(packets.some((p) => p.topic === 'm5/bad-reply')).toBe(false)
   })
 
+  it('a user property the broker would refuse (a control character) is a 400 naming it; the shared connection keeps working', async () => {
+    const res = await publish('/v1.0/publish/v5/m5/ctl?metadata.note=a%0Db', '{}')
+    expect(res.status).toBe(400)
+    expect(JSON.parse(res.body)).toMatchObject({ errorCode: 'ERR_MALFORMED_REQUEST', message: expect.stringMatching(/metadata\.note: .*control character U\+000D/) })
+    expect((await publish('/v1.0/publish/v5/m5/after-ctl?metadata.note=fine', '{}')).status).toBe(204)
+    expect((await packet('m5/after-ctl')).properties?.userProperties).toEqual({ note: 'fine' })
+  })
+
+  it('the core client refuses such a property itself, before it reaches the wire', async () => {
+    const { getPubsubClient } = await import('../../../src/core/pubsub/index.js')
+    const resources = await loadPubsubs([{ name: 'direct', url: broker.url, metadata: { qos: '1', protocolVersion: '5' } }])
+    const client = getPubsubClient(resources.pubsubs[0]!)
+    await expect(client.publish('m5/direct', 'x', { userProperties: { bad: 'a\u0001b' } })).rejects.toMatchObject({ code: 'ERR_PROPERTY_INVALID', message: expect.stringMatching(/user property bad/) })
+    await client.publish('m5/direct', 'y', { userProperties: { good: 'ok' } })
+    expect(Buffer.from((await packet('m5/direct')).payload).toString()).toBe('y')
+  })
+
   it('on MQTT 3.1.1 the same request publishes the same CloudEvent with no properties at all', async () => {
     const res = await publish('/v1.0/publish/v311/m5/old?metadata.tenant=acme&metadata.ttlInSeconds=60&metadata.responseTopic=x', '{"orderId":2}')
     expect(res.status).toBe(204)
