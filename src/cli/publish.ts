@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { MqttFnError } from '../core/errors.js'
 import { buildPublishPayload, parseGoBool } from '../core/envelope/index.js'
 import { PubsubClient } from '../core/pubsub/index.js'
+import { mqtt5PublishOptions } from '../core/pubsub/publish-properties.js'
 import { validatePublishTopic } from '../core/topics/index.js'
 import { commonOptions, helpText, parse } from './args.js'
 import { loadWithWarnings, pickPubsub } from './resources.js'
@@ -74,9 +75,11 @@ export async function publish(argv: string[]): Promise<number> {
   if (metadata.retain !== undefined && retain === undefined) {
     throw new MqttFnError('ERR_PUBSUB_REQUEST_METADATA', `metadata retain: invalid boolean ${JSON.stringify(metadata.retain)}`)
   }
+  // As the publish API: on MQTT 5, metadata other than Dapr's keys as user properties, the TTL as the expiry.
+  const properties = mqtt5PublishOptions(metadata, built.raw ? contentType : 'application/cloudevents+json', component.metadata.protocolVersion)
   const client = new PubsubClient(component)
   try {
-    await client.publish(topic, built.payload, retain === undefined ? {} : { retain })
+    await client.publish(topic, built.payload, retain === undefined ? properties : { ...properties, retain })
   } finally {
     await client.close()
   }

@@ -128,6 +128,24 @@ describe('MQTT 5 per message, from the publish request (protocolVersion 5)', () 
     expect(Buffer.from((await packet('m5/direct')).payload).toString()).toBe('y')
   })
 
+  it('mqtt-fn publish -m key=value does the same', async () => {
+    const { mkdtemp, rm, writeFile } = await import('node:fs/promises')
+    const { tmpdir } = await import('node:os')
+    const { join } = await import('node:path')
+    const { pubsubYaml } = await import('../../../support/component-yaml.js')
+    const { publish: cliPublish } = await import('../../../src/cli/publish.js')
+    const dir = await mkdtemp(join(tmpdir(), 'mqttfn-m5-cli-'))
+    try {
+      await writeFile(join(dir, 'pubsub.yaml'), pubsubYaml({ name: 'pubsub', url: broker.url, metadata: { qos: '1', protocolVersion: '5' } }))
+      const code = await cliPublish(['--resources-path', dir, '--topic', 'm5/cli', '--data', '{"a":1}', '-m', 'tenant=acme', '-m', 'ttlInSeconds=30'])
+      expect(code).toBe(0)
+      const p = await packet('m5/cli')
+      expect(p.properties).toMatchObject({ userProperties: { tenant: 'acme' }, contentType: 'application/cloudevents+json', messageExpiryInterval: expect.any(Number) })
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
   it('on MQTT 3.1.1 the same request publishes the same CloudEvent with no properties at all', async () => {
     const res = await publish('/v1.0/publish/v311/m5/old?metadata.tenant=acme&metadata.ttlInSeconds=60&metadata.responseTopic=x', '{"orderId":2}')
     expect(res.status).toBe(204)
