@@ -3,7 +3,7 @@
  * MQTT message: the event to route on, the bytes to deliver and the headers to send.
  */
 import { randomBytes } from 'node:crypto'
-import { decodeEvent, fromRawPayload, goMarshal, hasExpired } from '../core/envelope/index.js'
+import { decodeEvent, fromBinaryMode, fromRawPayload, goMarshal, hasExpired, isStructuredContentType } from '../core/envelope/index.js'
 import type { IncomingMessage } from '../core/pubsub/types.js'
 import type { ForwardSubscription } from './types.js'
 
@@ -22,6 +22,11 @@ export function prepare(subscription: ForwardSubscription, message: IncomingMess
   if (subscription.rawPayload) {
     const event = fromRawPayload(message.payload, message.topic, subscription.pubsubname)
     return { ok: true, event, body: Buffer.from(goMarshal(event), 'utf8'), expired: false }
+  }
+  if (subscription.binaryMode && !isStructuredContentType(message.properties?.contentType)) {
+    const binary = fromBinaryMode(message.payload, message.properties, message.topic, subscription.pubsubname)
+    if (!binary.ok) return binary
+    return { ok: true, event: binary.event, body: Buffer.from(goMarshal(binary.event), 'utf8'), expired: hasExpired(binary.event, now) }
   }
   let event: Record<string, unknown>
   try {

@@ -136,6 +136,16 @@ export function compileSubscriptions(specs: readonly SubscriptionSpec[], context
     const orderedText = getMetadataProperty(spec.metadata, 'ordered')
     const ordered = orderedText !== undefined && isTruthy(orderedText)
 
+    const modeText = getMetadataProperty(spec.metadata, 'contentMode')
+    let binaryMode = pubsub?.metadata.contentMode === 'binary'
+    if (modeText !== undefined && modeText.trim() !== '') {
+      const mode = modeText.trim().toLowerCase()
+      if (mode !== 'structured' && mode !== 'binary') problem(`${spec.fieldPrefix}metadata.contentMode`, `expected structured or binary, got ${JSON.stringify(modeText)}`)
+      else if (mode === 'binary' && pubsub !== undefined && pubsub.metadata.protocolVersion !== 5) problem(`${spec.fieldPrefix}metadata.contentMode`, 'binary needs protocolVersion 5 on the pubsub component (the attributes travel as MQTT 5 user properties)')
+      else binaryMode = mode === 'binary'
+    }
+    if (binaryMode && rawPayload) problem(`${spec.fieldPrefix}metadata.rawPayload`, 'rawPayload and contentMode binary exclude each other: a binary-mode message is a CloudEvent')
+
     const subscribeOptions = mqtt5SubscribeOptions(spec.metadata, pubsub?.metadata.protocolVersion, (field, text) => problem(`${spec.fieldPrefix}metadata.${field}`, text))
 
     let bulk: BulkSettings | undefined
@@ -173,6 +183,7 @@ export function compileSubscriptions(specs: readonly SubscriptionSpec[], context
       ...(bulk ? { bulk } : {}),
       metadata: spec.metadata,
       ...(pubsub.metadata.protocolVersion === 5 ? { mqtt5: true } : {}),
+      ...(binaryMode ? { binaryMode: true } : {}),
       ...subscribeOptions,
     })
   }

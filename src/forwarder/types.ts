@@ -100,6 +100,8 @@ export interface ForwardSubscription {
   /** MQTT 5 subscribe options (Subscription metadata `retainHandling`, `noLocal`). */
   retainHandling?: 0 | 1 | 2
   noLocal?: boolean
+  /** Read CloudEvents in the MQTT binding's binary content mode (Subscription or Component `contentMode: binary`). */
+  binaryMode?: boolean
 }
 
 /** A message as the dispatcher tracks it. */

@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto'
 import pLimit from 'p-limit'
-import { buildPublishPayload } from '../core/envelope/index.js'
+import { buildPublishPayload, toBinaryMode } from '../core/envelope/index.js'
 import { MqttFnError } from '../core/errors.js'
 import { getPubsubClient } from '../core/pubsub/index.js'
 import { mqtt5PublishOptions } from '../core/pubsub/publish-properties.js'
@@ -223,10 +223,11 @@ class PublishApi {
     const { component, name, topic, requestMetadata } = target
 
     let payload: Buffer = request.body
+    let event: Record<string, unknown> | undefined
     if (!raw) {
       const built = this.envelope(target, request, request.body, header(request, 'content-type'), requestMetadata)
       if (isResponse(built)) return built
-      payload = built
+      ;({ payload, event } = built)
     }
 
     if (!isPublishAllowed(component, topic, this.appId)) return daprErrors.publishForbidden(name, topic, this.appId)
@@ -238,8 +239,9 @@ class PublishApi {
 
     const properties = this.properties(target, requestMetadata, raw ? header(request, 'content-type') : CLOUDEVENTS_CONTENT_TYPE)
     if (isResponse(properties)) return properties
+    const message = binaryMode(component, payload, event, properties)
 
-    const failure = await this.send(component, topic, payload, retain.value, properties)
+    const failure = await this.send(component, topic, message.payload, retain.value, message.properties)
     if (failure !== undefined) return daprErrors.publishMessage(name, topic, failure)
     return emptyResponse()
   }
@@ -280,13 +282,15 @@ class PublishApi {
       })
     }
 
+    const events: (Record<string, unknown> | undefined)[] = []
     if (!raw) {
       for (const message of messages) {
         // daprd decides rawPayload for the whole request; an entry's own rawPayload is ignored.
         const { rawPayload: _ignored, ...envelopeMetadata } = message.metadata
         const built = this.envelope(target, request, message.payload, message.contentType, envelopeMetadata)
         if (isResponse(built)) return built
-        message.payload = built
+        message.payload = built.payload
+        events.push(built.event)
       }
     }
 
@@ -295,10 +299,12 @@ class PublishApi {
     if (topicProblem) return topicProblem
 
     const properties: PublishOptions[] = []
-    for (const message of messages) {
+    for (const [i, message] of messages.entries()) {
       const p = this.properties(target, message.metadata, raw ? message.contentType : CLOUDEVENTS_CONTENT_TYPE)
       if (isResponse(p)) return p
-      properties.push(p)
+      const binary = binaryMode(component, message.payload, events[i], p)
+      message.payload = binary.payload
+      properties.push(binary.properties)
     }
 
     const limit = pLimit(BULK_PUBLISH_CONCURRENCY)
@@ -326,7 +332,7 @@ class PublishApi {
     data: Buffer,
     contentType: string | undefined,
     metadata: Record<string, string>,
-  ): Buffer | ApiResponse {
+  ): { payload: Buffer; event?: Record<string, unknown> } | ApiResponse {
     const traceparent = header(request, 'traceparent')
     const tracestate = header(request, 'tracestate')
     try {
@@ -340,7 +346,7 @@ class PublishApi {
         ...(traceparent !== undefined ? { traceparent } : {}),
         ...(tracestate !== undefined ? { tracestate } : {}),
       })
-      return built.payload
+      return built.event === undefined ? { payload: built.payload } : { payload: built.payload, event: built.event }
     } catch (err) {
       if (err instanceof MqttFnError && err.code === 'ERR_PUBSUB_CLOUD_EVENTS_SER') {
         return daprErrors.cloudEventCreation(target.name, this.appId, err.message)
@@ -383,6 +389,24 @@ class PublishApi {
 }
 
 const CLOUDEVENTS_CONTENT_TYPE = 'application/cloudevents+json'
+
+/**
+ * A Component in binary content mode: the data as the payload, the attributes as user
+ * properties (beside the request's own), `datacontenttype` as the Content Type. Otherwise as is.
+ */
+function binaryMode(component: PubsubComponent, payload: Buffer, event: Record<string, unknown> | undefined, properties: PublishOptions): { payload: Buffer; properties: PublishOptions } {
+  if (component.metadata.contentMode !== 'binary' || event === undefined) return { payload, properties }
+  const binary = toBinaryMode(event)
+  const { contentType: _structured, ...rest } = properties
+  return {
+    payload: binary.payload,
+    properties: {
+      ...rest,
+      ...(binary.contentType === undefined ? {} : { contentType: binary.contentType }),
+      userProperties: { ...(properties.userProperties ?? {}), ...binary.userProperties },
+    },
+  }
+}
 
 function isResponse(value: unknown): value is ApiResponse {
   return typeof value === 'object' && value !== null && 'status' in value && 'body' in value && 'headers' in value

@@ -36,3 +36,4 @@ export {
   type NewEnvelopeArgs,
 } from './envelope.js'
 export type { PublishPayload, PublishRequest } from './types.js'
+export { fromBinaryMode, isStructuredContentType, toBinaryMode, type BinaryMessage, type FromBinary } from './binary-mode.js'

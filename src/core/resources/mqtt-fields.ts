@@ -151,6 +151,20 @@ export const MQTT_FIELDS: FieldTable = [
     example: 'mqtt-fn/sessions/orders-forwarder',
   },
   {
+    name: 'contentMode',
+    type: 'string',
+    default: 'structured',
+    required: false,
+    sensitive: false,
+    group: 'extension',
+    description:
+      'Extension, MQTT 5 only: CloudEvents MQTT binding content mode. `structured` (the whole event as JSON in ' +
+      'the payload, what daprd sends) or `binary` (the payload is the data, the attributes are user properties, ' +
+      '`datacontenttype` is the Content Type): publishes are sent that way and subscriptions read them that way ' +
+      '(a Subscription\'s `metadata.contentMode` overrides it for reading).',
+    example: 'structured',
+  },
+  {
     name: 'publishTimeout',
     type: 'number',
     default: '5000',

@@ -74,6 +74,13 @@ export function decodeMqttMetadata(
       else metadata.sessionLedgerTopic = ledger
     }
   }
+  const contentMode = fields.string('contentMode')
+  if (contentMode !== undefined && contentMode.trim() !== '') {
+    const mode = contentMode.trim().toLowerCase()
+    if (mode !== 'structured' && mode !== 'binary') reporter.error(fields.path('contentMode'), `expected structured or binary, got ${JSON.stringify(contentMode)}`)
+    else if (mode === 'binary' && metadata.protocolVersion !== 5) reporter.error(fields.path('contentMode'), 'binary needs protocolVersion 5 (the attributes travel as MQTT 5 user properties)')
+    else if (mode === 'binary') metadata.contentMode = 'binary'
+  }
   readTls(fields, reporter, metadata)
   checkSession(fields, reporter, metadata)
 

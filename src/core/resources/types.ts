@@ -41,6 +41,8 @@ export interface MqttMetadata {
   maxInflight: number
   /** Extension: where the forwarder records its persistent session's filters; null = off (`none`). */
   sessionLedgerTopic?: string | null
+  /** Extension, MQTT 5: CloudEvents binary content mode for publishes and, by default, for reading. */
+  contentMode?: 'binary'
 }
 
 /** Dapr runtime keys that may sit in a pubsub component; kept for the layers above. */

@@ -5,6 +5,8 @@
 import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ResourceError } from '../../../src/core/errors.js'
+import { loadResources } from '../../../src/core/resources/index.js'
+import { createPublishApi } from '../../../src/http/index.js'
 import { startForwarder, type Forwarder } from '../../../src/forwarder/index.js'
 import { propertyHeaders, withEventAttributes } from '../../../src/forwarder/message-properties.js'
 import { startMosquitto, type MosquittoBroker } from '../../../support/mosquitto.js'
@@ -206,6 +208,61 @@ describe('subscribe options', () => {
     const error = await forwarder('typo', { topic: 'o/#', route: '/o', metadata: { retainHandling: 'never', noLocal: 'maybe' } }).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(ResourceError)
     expect(String((error as Error).message)).toMatch(/metadata\.retainHandling: expected send, sendIfNew or dontSend[\s\S]*metadata\.noLocal: expected true or false/)
+  })
+})
+
+describe('CloudEvents binary content mode (contentMode: binary)', () => {
+  it('the publish API sends the data as the payload and the attributes as user properties; the forwarder hands the app the structured event', async () => {
+    const dir: ResourceDir = await resourceDir()
+    cleanups.push(() => dir.remove())
+    await dir.write('pubsub.yaml', componentYaml({ url: broker.url, consumerID: 'm5-binary', extra: { protocolVersion: '5', contentMode: 'binary' } }))
+    await dir.write('subscription.yaml', `apiVersion: dapr.io/v2alpha1
+kind: Subscription
+metadata:
+  name: binary
+spec:
+  pubsubname: mqtt
+  topic: "b5/#"
+  deadLetterTopic: b5dead
+  routes:
+    default: /b5
+`)
+    const wire = await deadLetters('b5/#')
+    const dead = await deadLetters('b5dead')
+    const fwd = await startForwarder({ resourcesPath: dir.dir, appUrl: app.url, port: false, logLevel: 'silent', retryPolicy: fastRetry })
+    cleanups.push(() => fwd.stop())
+    await fwd.ready
+    const resources = await loadResources(dir.dir, { appId: 'shop' })
+    const api = createPublishApi({ resources, appId: 'shop' })
+    const res = await api({ method: 'POST', path: '/v1.0/publish/mqtt/b5/orders', query: new URLSearchParams('metadata.tenant=acme'), headers: { 'content-type': 'application/json' }, body: Buffer.from('{"orderId":9}') })
+    expect(res.status).toBe(204)
+
+    await waitFor(() => wire.length === 1, 10_000, 'the binary message')
+    const p = wire[0]!
+    expect(JSON.parse(Buffer.from(p.payload).toString())).toEqual({ orderId: 9 })
+    expect(p.properties?.contentType).toBe('application/json')
+    const attributes = p.properties?.userProperties as Record<string, string>
+    expect(attributes).toMatchObject({ specversion: '1.0', source: 'shop', type: 'com.dapr.event.sent', topic: 'b5/orders', pubsubname: 'mqtt', tenant: 'acme' })
+    await waitFor(() => requestsFor(attributes['id']!).length === 1, 10_000, 'the delivery')
+    const [req] = requestsFor(attributes['id']!)
+    expect(req?.headers['content-type']).toBe('application/cloudevents+json')
+    expect(req?.json).toMatchObject({ id: attributes['id'], source: 'shop', specversion: '1.0', datacontenttype: 'application/json', data: { orderId: 9 }, topic: 'b5/orders' })
+
+    // A structured event on the same subscription passes as it is; a binary one without its id can never be delivered.
+    await publisher.publishAsync('b5/structured', cloudEvent('b-structured', { n: 1 }, 'b5/structured'), { qos: 1, properties: { contentType: 'application/cloudevents+json' } })
+    await publisher.publishAsync('b5/broken', '{"n":2}', { qos: 1, properties: { contentType: 'application/json', userProperties: { source: 's', type: 't', specversion: '1.0' } } })
+    await waitFor(() => requestsFor('b-structured').length === 1 && dead.length === 1, 10_000, 'the structured delivery and the dead letter')
+    expect(dead[0]?.properties?.userProperties).toMatchObject({ 'mqtt-fn-reason': 'undecodable', 'mqtt-fn-last-outcome': expect.stringMatching(/without the user property id/) })
+    expect(await fwd.metrics.total('retried')).toBe(0)
+  })
+
+  it('contentMode binary on MQTT 3.1.1, or a mode that does not exist, is refused naming the field', async () => {
+    const dir: ResourceDir = await resourceDir()
+    cleanups.push(() => dir.remove())
+    await dir.write('pubsub.yaml', componentYaml({ url: broker.url, extra: { contentMode: 'binary' } }))
+    await expect(loadResources(dir.dir)).rejects.toThrow(/contentMode: binary needs protocolVersion 5/)
+    await dir.write('pubsub.yaml', componentYaml({ url: broker.url, extra: { protocolVersion: '5', contentMode: 'compact' } }))
+    await expect(loadResources(dir.dir)).rejects.toThrow(/contentMode: expected structured or binary, got "compact"/)
   })
 })
 
