@@ -1,5 +1,7 @@
 import { buildPublishPayload, parseGoBool } from '../core/envelope/index.js'
 import { errorMessage, MqttFnError } from '../core/errors.js'
+import { mqtt5PublishOptions } from '../core/pubsub/publish-properties.js'
+import type { PublishOptions } from '../core/pubsub/types.js'
 import { isPublishAllowed } from '../core/resources/scopes.js'
 import type { PubsubComponent } from '../core/resources/types.js'
 import { validatePublishTopic } from '../core/topics/index.js'
@@ -37,6 +39,12 @@ export interface MessageAttributes {
   topic?: string
   contentType?: string
   rawPayload?: string
+  /**
+   * The other String / Number attributes, read as publish request metadata: on MQTT 5 they
+   * become user properties (`ttlInSeconds` the expiry, `correlationData`, `responseTopic`), as
+   * the publish API's `metadata.*` do.
+   */
+  metadata?: Record<string, string>
 }
 
 export interface RelayTarget {
@@ -66,6 +74,8 @@ export interface RelayPlan {
   topic: string
   payload: Buffer
   raw: boolean
+  /** MQTT 5 per-message fields (absent on 3.1.1 and when the message has none). */
+  properties?: PublishOptions
 }
 
 /** Decides topic and payload; throws RelayError for a message that can never be published. */
@@ -112,11 +122,22 @@ export function planRelay(message: QueueMessage, target: Omit<RelayTarget, 'publ
       topic,
       data: body.bytes,
       contentType,
-      metadata: raw ? { rawPayload: 'true' } : {},
+      // The message's other attributes are request metadata (cloudevent.* overrides, the TTL), as on the publish API.
+      metadata: { ...(attributes.metadata ?? {}), ...(raw ? { rawPayload: 'true' } : {}) },
       ...(target.appId === undefined ? {} : { appId: target.appId }),
     })
-    return { topic, payload: built.payload, raw: built.raw }
+    const plan: RelayPlan = { topic, payload: built.payload, raw: built.raw }
+    const metadata = { ...(attributes.metadata ?? {}) }
+    let properties: PublishOptions
+    try {
+      properties = mqtt5PublishOptions(metadata, built.raw ? contentType : CLOUDEVENTS_CONTENT_TYPE, target.pubsub.metadata.protocolVersion)
+    } catch (err) {
+      throw new RelayError(message.id, errorMessage(err), { code: 'ERR_MALFORMED_REQUEST', cause: err })
+    }
+    if (Object.keys(properties).length > 0) plan.properties = properties
+    return plan
   } catch (err) {
+    if (err instanceof RelayError) throw err
     throw new RelayError(message.id, `cannot build the CloudEvent: ${errorMessage(err)}`, {
       code: 'ERR_PUBSUB_CLOUD_EVENTS_SER',
       cause: err,
@@ -128,7 +149,7 @@ export function planRelay(message: QueueMessage, target: Omit<RelayTarget, 'publ
 export async function relayMessage(message: QueueMessage, target: RelayTarget): Promise<void> {
   const plan = planRelay(message, target)
   try {
-    await target.publisher.publish(plan.topic, plan.payload)
+    await target.publisher.publish(plan.topic, plan.payload, plan.properties)
   } catch (err) {
     const retriable = err instanceof MqttFnError ? err.retriable : true
     throw new RelayError(message.id, errorMessage(err), {

@@ -100,5 +100,13 @@ function readAttributes(value: unknown): MessageAttributes | undefined {
     attributes[name] = text
     found = true
   }
+  // Every other String / Number attribute is request metadata (MQTT 5 user properties); Binary ones have no text to carry.
+  for (const [name, attribute] of Object.entries(value)) {
+    if ((ATTRIBUTE_NAMES as readonly string[]).includes(name)) continue
+    const text = typeof attribute === 'object' && attribute !== null ? (attribute as { stringValue?: unknown }).stringValue : undefined
+    if (typeof text !== 'string') continue
+    ;(attributes.metadata ??= {})[name] = text
+    found = true
+  }
   return found ? attributes : undefined
 }

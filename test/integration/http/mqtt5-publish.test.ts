@@ -146,6 +146,37 @@ describe('MQTT 5 per message, from the publish request (protocolVersion 5)', () 
     }
   })
 
+  it('the SQS relay: message attributes other than topic, contentType and rawPayload are metadata, so user properties and the expiry', async () => {
+    const { mkdtemp, rm, writeFile } = await import('node:fs/promises')
+    const { tmpdir } = await import('node:os')
+    const { join } = await import('node:path')
+    const { pubsubYaml } = await import('../../../support/component-yaml.js')
+    const { createFunctionRuntime } = await import('../../../src/function-runtime/runtime.js')
+    const { settingsFromEnv } = await import('../../../src/function-runtime/settings.js')
+    const { createSqsRelayHandler } = await import('../../../src/platforms/aws/sqs-relay.js')
+    const { sqsEvent, lambdaContext } = await import('../../../support/aws-events.js')
+    const dir = await mkdtemp(join(tmpdir(), 'mqttfn-m5-sqs-'))
+    try {
+      await writeFile(join(dir, 'pubsub.yaml'), pubsubYaml({ name: 'pubsub', url: broker.url, metadata: { qos: '1', protocolVersion: '5' } }))
+      const runtime = createFunctionRuntime({ settings: settingsFromEnv({ MQTTFN_RESOURCES_PATH: dir }, { bundleDir: dir }) })
+      const handler = createSqsRelayHandler(runtime)
+      const result = await handler(
+        sqsEvent([
+          { body: '{"a":1}', attributes: { topic: 'm5/sqs', tenant: 'acme', ttlInSeconds: '30' } },
+          { body: '{"a":2}', attributes: { topic: 'm5/sqs-bad', note: 'a\u0007b' } },
+        ]),
+        lambdaContext(),
+      )
+      const p = await packet('m5/sqs')
+      expect(p.properties).toMatchObject({ userProperties: { tenant: 'acme' }, contentType: 'application/cloudevents+json', messageExpiryInterval: expect.any(Number) })
+      expect(JSON.parse(Buffer.from(p.payload).toString())).toMatchObject({ data: { a: 1 }, expiration: expect.any(String) })
+      // The record with a property MQTT refuses fails alone, named; the other was published.
+      expect(result.batchItemFailures).toHaveLength(1)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
   it('on MQTT 3.1.1 the same request publishes the same CloudEvent with no properties at all', async () => {
     const res = await publish('/v1.0/publish/v311/m5/old?metadata.tenant=acme&metadata.ttlInSeconds=60&metadata.responseTopic=x', '{"orderId":2}')
     expect(res.status).toBe(204)
