@@ -54,37 +54,40 @@ async function forwarder(dir: string, options: Parameters<typeof startForwarder>
   return f
 }
 
-const idsOn = (path: string) => new Set(app.requests.filter((r) => r.path === path).map(eventId))
+const idsOn = (path: string, prefix = '') => new Set(app.requests.filter((r) => r.path === path).map(eventId).filter((id) => id?.startsWith(prefix)))
 
 describe('a Subscription removed between two runs of a persistent session', () => {
-  it('is unsubscribed at start; what the broker queued for it is acked as unrouted; the other subscription keeps its stream', async () => {
+  it.each([
+    ['MQTT 3.1.1', {}],
+    ['MQTT 5', { protocolVersion: '5', sessionExpiryInterval: '3600' }],
+  ])('%s: is unsubscribed at start; what the broker queued for it is acked as unrouted; the other subscription keeps its stream', async (_version, extra: Record<string, string>) => {
     const consumerID = uniqueId('hyg')
     const a = `a-${consumerID}`
     const b = `b-${consumerID}`
     const dir = await resourceDir()
-    await dir.write('pubsub.yaml', componentYaml({ url: broker.url, consumerID, cleanSession: false }))
+    await dir.write('pubsub.yaml', componentYaml({ url: broker.url, consumerID, cleanSession: false, extra }))
     await dir.write('subs.yaml', subscription('a', `${a}/#`, '/a') + subscription('b', `${b}/#`, '/b'))
     const first = await forwarder(dir.dir)
     await first.stop()
 
     // Delete the b Subscription while the forwarder is down; the broker queues b's messages.
     await dir.write('subs.yaml', subscription('a', `${a}/#`, '/a'))
-    await publishAll(publisher, Array.from({ length: 50 }, (_, i) => ({ topic: `${b}/x`, payload: cloudEvent(`b-${i}`, { i }, `${b}/x`) })))
+    await publishAll(publisher, Array.from({ length: 50 }, (_, i) => ({ topic: `${b}/x`, payload: cloudEvent(`${consumerID}-b-${i}`, { i }, `${b}/x`) })))
 
     const second = await forwarder(dir.dir)
     expect(await second.metrics.total('sessionUnsubscribed')).toBe(1)
-    await waitFor(async () => (await second.metrics.total('unrouted')) === 50, 20_000, 'the 50 queued b messages acked as unrouted')
+    await waitFor(async () => (await second.metrics.total('unrouted')) === 50, 20_000, `the 50 queued b messages acked as unrouted (got ${await second.metrics.total('unrouted')})`)
 
     const total = 500
-    await publishAll(publisher, Array.from({ length: total }, (_, i) => ({ topic: `${a}/x`, payload: cloudEvent(`a-${i}`, { i }, `${a}/x`) })))
-    await waitFor(() => idsOn('/a').size === total, 60_000, `all ${total} a messages (got ${idsOn('/a').size})`)
-    expect(idsOn('/b').size).toBe(0)
+    await publishAll(publisher, Array.from({ length: total }, (_, i) => ({ topic: `${a}/x`, payload: cloudEvent(`${consumerID}-a-${i}`, { i }, `${a}/x`) })))
+    await waitFor(() => idsOn('/a', consumerID).size === total, 60_000, `all ${total} a messages (got ${idsOn('/a', consumerID).size})`)
+    expect(idsOn('/b', consumerID).size).toBe(0)
 
     // The broker no longer routes b/x to this session: b messages published before a marker
     // on a/x would have reached the forwarder before the marker.
-    await publishAll(publisher, Array.from({ length: 10 }, (_, i) => ({ topic: `${b}/x`, payload: cloudEvent(`b-late-${i}`, {}, `${b}/x`) })))
-    await publisher.publishAsync(`${a}/x`, cloudEvent('marker', {}, `${a}/x`), { qos: 1 })
-    await waitFor(() => idsOn('/a').has('marker'), 10_000, 'the marker')
+    await publishAll(publisher, Array.from({ length: 10 }, (_, i) => ({ topic: `${b}/x`, payload: cloudEvent(`${consumerID}-b-late-${i}`, {}, `${b}/x`) })))
+    await publisher.publishAsync(`${a}/x`, cloudEvent(`${consumerID}-marker`, {}, `${a}/x`), { qos: 1 })
+    await waitFor(() => idsOn('/a', consumerID).has(`${consumerID}-marker`), 10_000, 'the marker')
     expect(await second.metrics.total('unrouted')).toBe(50)
     await dir.remove()
   })
