@@ -1,6 +1,6 @@
 import { buildPublishPayload, parseGoBool } from '../core/envelope/index.js'
 import { errorMessage, MqttFnError } from '../core/errors.js'
-import { mqtt5PublishOptions } from '../core/pubsub/publish-properties.js'
+import { inBinaryMode, mqtt5PublishOptions } from '../core/pubsub/publish-properties.js'
 import type { PublishOptions } from '../core/pubsub/types.js'
 import { isPublishAllowed } from '../core/resources/scopes.js'
 import type { PubsubComponent } from '../core/resources/types.js'
@@ -133,6 +133,11 @@ export function planRelay(message: QueueMessage, target: Omit<RelayTarget, 'publ
       properties = mqtt5PublishOptions(metadata, built.raw ? contentType : CLOUDEVENTS_CONTENT_TYPE, target.pubsub.metadata.protocolVersion)
     } catch (err) {
       throw new RelayError(message.id, errorMessage(err), { code: 'ERR_MALFORMED_REQUEST', cause: err })
+    }
+    if (target.pubsub.metadata.contentMode === 'binary' && built.event !== undefined) {
+      const binary = inBinaryMode(built.event, properties)
+      plan.payload = binary.payload
+      properties = binary.properties
     }
     if (Object.keys(properties).length > 0) plan.properties = properties
     return plan

@@ -1,9 +1,9 @@
 import { timingSafeEqual } from 'node:crypto'
 import pLimit from 'p-limit'
-import { buildPublishPayload, toBinaryMode } from '../core/envelope/index.js'
+import { buildPublishPayload } from '../core/envelope/index.js'
 import { MqttFnError } from '../core/errors.js'
 import { getPubsubClient } from '../core/pubsub/index.js'
-import { mqtt5PublishOptions } from '../core/pubsub/publish-properties.js'
+import { inBinaryMode, mqtt5PublishOptions } from '../core/pubsub/publish-properties.js'
 import { publisherComponent } from '../core/pubsub/publisher-identity.js'
 import type { PublishOptions } from '../core/pubsub/types.js'
 import type { Logger } from '../core/pubsub/types.js'
@@ -390,22 +390,10 @@ class PublishApi {
 
 const CLOUDEVENTS_CONTENT_TYPE = 'application/cloudevents+json'
 
-/**
- * A Component in binary content mode: the data as the payload, the attributes as user
- * properties (beside the request's own), `datacontenttype` as the Content Type. Otherwise as is.
- */
+/** A Component in binary content mode sends the event that way (publish-properties.ts); otherwise as is. */
 function binaryMode(component: PubsubComponent, payload: Buffer, event: Record<string, unknown> | undefined, properties: PublishOptions): { payload: Buffer; properties: PublishOptions } {
   if (component.metadata.contentMode !== 'binary' || event === undefined) return { payload, properties }
-  const binary = toBinaryMode(event)
-  const { contentType: _structured, ...rest } = properties
-  return {
-    payload: binary.payload,
-    properties: {
-      ...rest,
-      ...(binary.contentType === undefined ? {} : { contentType: binary.contentType }),
-      userProperties: { ...(properties.userProperties ?? {}), ...binary.userProperties },
-    },
-  }
+  return inBinaryMode(event, properties)
 }
 
 function isResponse(value: unknown): value is ApiResponse {

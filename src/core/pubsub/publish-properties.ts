@@ -8,7 +8,7 @@
  * On MQTT 3.1.1 none of this exists, and nothing is sent.
  */
 import { MqttFnError } from '../errors.js'
-import { tryGetTtl } from '../envelope/index.js'
+import { toBinaryMode, tryGetTtl } from '../envelope/index.js'
 import { mqttStringProblem, publishTopicProblem } from '../topics/index.js'
 import type { PublishOptions } from './types.js'
 
@@ -67,4 +67,22 @@ export function mqtt5PublishOptions(metadata: Readonly<Record<string, string>>, 
   // A TTL of 0 means "already stale": the shortest expiry MQTT can say (0 would mean none on some brokers).
   if (ttl !== undefined) options.messageExpiryInterval = Math.min(MAX_EXPIRY_SECONDS, Math.max(1, Math.ceil(Number(ttl) / 1e9)))
   return options
+}
+
+/**
+ * A structured event and its publish options in the CloudEvents binary content mode: the data
+ * as the payload, `datacontenttype` as the Content Type, the attributes as user properties
+ * beside the request's own (the attributes win a clash).
+ */
+export function inBinaryMode(event: Record<string, unknown>, properties: PublishOptions): { payload: Buffer; properties: PublishOptions } {
+  const binary = toBinaryMode(event)
+  const { contentType: _structured, ...rest } = properties
+  return {
+    payload: binary.payload,
+    properties: {
+      ...rest,
+      ...(binary.contentType === undefined ? {} : { contentType: binary.contentType }),
+      userProperties: { ...(properties.userProperties ?? {}), ...binary.userProperties },
+    },
+  }
 }

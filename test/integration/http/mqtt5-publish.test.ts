@@ -172,6 +172,14 @@ describe('MQTT 5 per message, from the publish request (protocolVersion 5)', () 
       expect(JSON.parse(Buffer.from(p.payload).toString())).toMatchObject({ data: { a: 1 }, expiration: expect.any(String) })
       // The record with a property MQTT refuses fails alone, named; the other was published.
       expect(result.batchItemFailures).toHaveLength(1)
+
+      // A binary-mode component: the relay sends the data as the payload, the attributes as user properties.
+      await writeFile(join(dir, 'pubsub.yaml'), pubsubYaml({ name: 'pubsub', url: broker.url, metadata: { qos: '1', protocolVersion: '5', contentMode: 'binary' } }))
+      const binaryRelay = createSqsRelayHandler(createFunctionRuntime({ settings: settingsFromEnv({ MQTTFN_RESOURCES_PATH: dir, APP_ID: 'relay' }, { bundleDir: dir }) }))
+      expect((await binaryRelay(sqsEvent([{ body: '{"a":3}', attributes: { topic: 'm5/sqs-binary' } }]), lambdaContext())).batchItemFailures).toEqual([])
+      const b = await packet('m5/sqs-binary')
+      expect(JSON.parse(Buffer.from(b.payload).toString())).toEqual({ a: 3 })
+      expect(b.properties).toMatchObject({ contentType: 'application/json', userProperties: { specversion: '1.0', source: 'relay', topic: 'm5/sqs-binary' } })
     } finally {
       await rm(dir, { recursive: true, force: true })
     }
