@@ -19,6 +19,8 @@ export interface BulkEntry {
   /** The CloudEvent map (for a raw subscription, the generated envelope). */
   event: Record<string, unknown>
   retained: boolean
+  /** MQTT 5: the topic and properties (message-properties.ts), beside `retained` in the entry's metadata. */
+  metadata?: Record<string, string>
 }
 
 export function newEntryId(): string {
@@ -36,7 +38,7 @@ export function bulkEnvelope(subscription: ForwardSubscription, entries: readonl
     entries: entries.map((e) => ({
       entryId: e.entryId,
       event: subscription.rawPayload ? e.event.data_base64 : e.event,
-      metadata: { retained: e.retained ? 'true' : 'false' },
+      metadata: { ...e.metadata, retained: e.retained ? 'true' : 'false' },
       contentType: subscription.rawPayload ? 'application/octet-stream' : 'application/cloudevents+json',
     })),
     id: randomUUID(),

@@ -402,7 +402,14 @@ export class Dispatcher {
       }
       const { prepared, rule } = screened
       const group = groups.get(rule.target) ?? []
-      group.push({ entry: { entryId: newEntryId(), event: prepared.event, retained: received.message.retained }, received })
+      const entry: BulkEntry = { entryId: newEntryId(), event: prepared.event, retained: received.message.retained }
+      if (subscription.mqtt5) {
+        // Per entry, the way daprd passes a message's metadata in a bulk envelope: the names and values rules of HTTP headers.
+        const passed = propertyHeaders(received.message, true)
+        entry.metadata = passed.value
+        if (passed.skipped.length > 0) this.#warnSkipped(received, passed.skipped)
+      }
+      group.push({ entry, received })
       groups.set(rule.target, group)
     }
     const labels = { pubsub: subscription.pubsubname, subscription: subscription.id }

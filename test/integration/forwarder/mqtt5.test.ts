@@ -109,6 +109,39 @@ describe('what an MQTT 5 message carries reaches the target', () => {
     for (const absent of ['bad name', 'x:y', 'x', 'unicode']) expect(req?.headers).not.toHaveProperty(absent)
   })
 
+  it('bulk: each entry\'s metadata carries its message\'s topic and user properties', async () => {
+    const dir: ResourceDir = await resourceDir()
+    cleanups.push(() => dir.remove())
+    await dir.write('pubsub.yaml', componentYaml({ url: broker.url, consumerID: 'm5-bulk', extra: { protocolVersion: '5' } }))
+    await dir.write('subscription.yaml', `apiVersion: dapr.io/v2alpha1
+kind: Subscription
+metadata:
+  name: bulk
+spec:
+  pubsubname: mqtt
+  topic: "k5/#"
+  bulkSubscribe:
+    enabled: true
+    maxMessagesCount: 2
+    maxAwaitDurationMs: 1000
+  routes:
+    default: /k5
+`)
+    app.handle((req) => (req.path === '/k5' ? { body: { statuses: ((req.json as { entries: { entryId: string }[] }).entries ?? []).map((e) => ({ entryId: e.entryId, status: 'SUCCESS' })) } } : {}))
+    const fwd = await startForwarder({ resourcesPath: dir.dir, appUrl: app.url, port: false, logLevel: 'silent', retryPolicy: fastRetry })
+    cleanups.push(() => fwd.stop())
+    await fwd.ready
+    await publisher.publishAsync('k5/a', cloudEvent('k-1', { n: 1 }, 'k5/a'), { qos: 1, properties: { userProperties: { tenant: 'acme' } } })
+    await publisher.publishAsync('k5/b', cloudEvent('k-2', { n: 2 }, 'k5/b'), { qos: 1 })
+    await waitFor(() => app.requests.some((r) => r.path === '/k5'), 10_000, 'the bulk delivery')
+    const envelope = app.requests.find((r) => r.path === '/k5')?.json as { entries: { event: { id: string }; metadata: Record<string, string> }[] }
+    const byId = Object.fromEntries(envelope.entries.map((e) => [e.event.id, e.metadata]))
+    expect(byId['k-1']).toEqual({ 'mqtt-topic': 'k5/a', tenant: 'acme', retained: 'false' })
+    expect(byId['k-2']).toEqual({ 'mqtt-topic': 'k5/b', retained: 'false' })
+    await waitFor(async () => (await fwd.metrics.total('delivered')) === 2, 10_000, 'both entries acknowledged')
+    app.handle(() => ({}))
+  })
+
   it('Lambda and queue targets: extension attributes spliced into the event, the publisher\'s own attributes win', () => {
     const body = Buffer.from('{"id":"1","source":"s","specversion":"1.0","type":"t","tenant":"mine","data":{"a":1}}')
     const message = {
