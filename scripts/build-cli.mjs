@@ -2,7 +2,7 @@
 // (an installed package, the forwarder's container image). Our own code is bundled; the
 // packages stay imports, resolved from the production node_modules beside it.
 import { rm } from 'node:fs/promises'
-import { dirname, join, resolve } from 'node:path'
+import { basename, dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import * as esbuild from 'esbuild'
 
@@ -36,8 +36,16 @@ export async function bundleModule(entry, target) {
   return { bytes, entries, metafile: result.metafile }
 }
 
-/** Writes `outfile` (default dist/cli/main.js) and its source map; returns its size in bytes. */
+/**
+ * Writes `outfile` (default dist/cli/main.js), its source map and, beside it in chunks/, the
+ * parts the CLI imports only when asked for (the gRPC API and its packages): one file would
+ * hoist their package imports to the top and load grpc-js in every command. Returns the size
+ * of all of it in bytes.
+ */
 export async function buildCli({ outfile = join(root, 'dist', 'cli', 'main.js') } = {}) {
-  await rm(dirname(outfile), { recursive: true, force: true })
-  return (await bundleModule(join(root, 'src', 'cli', 'main.ts'), outfile)).bytes
+  const outdir = dirname(outfile)
+  await rm(outdir, { recursive: true, force: true })
+  const name = basename(outfile).replace(/\.js$/, '')
+  const { bytes } = await bundleModule({ [name]: join(root, 'src', 'cli', 'main.ts') }, { outdir })
+  return bytes
 }

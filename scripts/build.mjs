@@ -227,7 +227,7 @@ async function main() {
   for (const [name, s] of Object.entries(sizes.examples)) {
     log(`build: dist/functions/examples/${name}/index.mjs ${kb(s.bundle)} (${s.ratioToMqttAlone}x)`)
   }
-  log(`build: dist/cli/main.js ${kb(cliBytes)} (packages not bundled)`)
+  log(`build: dist/cli/main.js + dist/cli/chunks ${kb(cliBytes)} (packages not bundled)`)
   const libEntries = Object.entries(lib.entries).map(([file, bytes]) => `${file} ${kb(bytes)}`).join(', ')
   log(`build: ${libEntries}, ${kb(lib.bytes)} with shared chunks, + dist/types (the library: 'mqtt-fn', 'mqtt-fn/forwarder', 'mqtt-fn/local', 'mqtt-fn/functions')`)
   log(`build: done in ${Date.now() - started} ms`)

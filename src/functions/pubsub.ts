@@ -13,6 +13,7 @@ import { createFunctionRuntime, type FunctionLogger, type FunctionRuntime } from
 import { settingsFromEnv } from '../function-runtime/settings.js'
 import { lazyPublishApi } from '../platforms/http-function/publish-api.js'
 import { hostPublishApi } from '../http/host-binding.js'
+import { inProcessPublishRequest } from '../http/in-process-request.js'
 import type { ApiHandler, ApiRequest, ApiResponse } from '../http/types.js'
 import { bulkBody, bulkEntries, publishBody, type BulkPublishEntry } from './sdk-body.js'
 
@@ -90,7 +91,7 @@ export function boundPubsub(api: () => Promise<ApiHandler>, remainingMs: () => n
       try {
         const response = await call(() => {
           const { body, contentType } = publishBody(data, options.contentType)
-          return apiRequest(`/v1.0/publish/${segment(pubSubName)}/${topicPath(topic)}`, options.metadata, body, contentType)
+          return inProcessPublishRequest({ pubsubName: pubSubName, topic, metadata: options.metadata, body, contentType })
         })
         return response.status < 300 ? {} : { error: errorOf(response) }
       } catch (err) {
@@ -102,7 +103,7 @@ export function boundPubsub(api: () => Promise<ApiHandler>, remainingMs: () => n
       try {
         entries = bulkEntries(messages)
         const response = await call(() =>
-          apiRequest(`/v1.0-alpha1/publish/bulk/${segment(pubSubName)}/${topicPath(topic)}`, metadata, bulkBody(entries), 'application/json'),
+          inProcessPublishRequest({ pubsubName: pubSubName, topic, metadata, body: bulkBody(entries), contentType: 'application/json', bulk: true }),
         )
         if (response.status < 300) return { failedMessages: [] }
         const failed = failedEntries(response.body)
@@ -153,27 +154,6 @@ function bundleDir(env: Record<string, string | undefined>): string {
     (dir): dir is string => typeof dir === 'string' && dir !== '',
   )
   return candidates.find((dir) => existsSync(join(dir, 'resources'))) ?? (candidates[0] as string)
-}
-
-function apiRequest(path: string, metadata: KeyValueType | undefined, body: Buffer, contentType: string | undefined): ApiRequest {
-  const query = new URLSearchParams()
-  // The SDK's createHTTPQueryParam: `metadata.<key>`, undefined values left out.
-  for (const [key, value] of Object.entries(metadata ?? {})) {
-    if (value !== undefined) query.set(`metadata.${key}`, String(value))
-  }
-  const headers: Record<string, string | undefined> = {}
-  if (contentType !== undefined) headers['content-type'] = contentType
-  return { method: 'POST', path, query, headers, body }
-}
-
-/** The name as one path segment, so that it arrives as given (the SDK leaves escaping to fetch). */
-function segment(value: string): string {
-  return encodeURIComponent(String(value))
-}
-
-/** The topic's levels escaped one by one: `/` stays a level separator, everything else arrives verbatim. */
-function topicPath(topic: string): string {
-  return String(topic).split('/').map(encodeURIComponent).join('/')
 }
 
 function errorOf(response: ApiResponse): DaprPublishError {

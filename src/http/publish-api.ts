@@ -253,12 +253,17 @@ class PublishApi {
     const { target, raw } = accepted
     const { component, name, topic, requestMetadata } = target
 
-    let entries
-    try {
-      entries = decodeBulkEntries(request.body)
-    } catch (err) {
-      if (err instanceof BulkDecodeError) return daprErrors.unmarshalEvents(name, topic, this.appId, err.message)
-      throw err
+    let entries: { entryId: string; contentType: string; metadata: Record<string, string> | null; bytes: () => Buffer }[]
+    if (request.bulkEntries !== undefined) {
+      // gRPC: each event is bytes already (daprd's gRPC API takes them as they are).
+      entries = request.bulkEntries.map((e) => ({ entryId: e.entryId, contentType: e.contentType, metadata: e.metadata, bytes: () => e.event }))
+    } else {
+      try {
+        entries = decodeBulkEntries(request.body).map((e) => ({ entryId: e.entryId, contentType: e.contentType, metadata: e.metadata, bytes: () => convertEventToBytes(e.event, e.contentType) }))
+      } catch (err) {
+        if (err instanceof BulkDecodeError) return daprErrors.unmarshalEvents(name, topic, this.appId, err.message)
+        throw err
+      }
     }
 
     const seen = new Set<string>()
@@ -266,7 +271,7 @@ class PublishApi {
     for (const entry of entries) {
       let data: Buffer
       try {
-        data = convertEventToBytes(entry.event, entry.contentType)
+        data = entry.bytes()
       } catch (err) {
         return daprErrors.marshalEnvelope(name, topic, this.appId, (err as Error).message)
       }

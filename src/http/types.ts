@@ -11,6 +11,20 @@ export interface ApiRequest {
   /** Header names lower-cased. */
   headers: Record<string, string | undefined>
   body: Buffer
+  /**
+   * Bulk publish entries already decoded, each event as bytes: set by in-process callers whose
+   * wire carries bytes (the gRPC API's BulkPublishRequestEntry); `body` is then ignored. HTTP
+   * adapters never set it.
+   */
+  bulkEntries?: readonly DecodedBulkEntry[]
+}
+
+export interface DecodedBulkEntry {
+  entryId: string
+  event: Buffer
+  contentType: string
+  /** Null: no metadata map (request metadata is not merged in, as daprd does for a nil map). */
+  metadata: Record<string, string> | null
 }
 
 export interface ApiResponse {

@@ -152,6 +152,14 @@ describe('npm run build', () => {
     }, 60_000)
   })
 
+  it('the CLI loads grpc-js only for the gRPC API: its package import lives in the lazily loaded grpc chunk', async () => {
+    const cli = join(root, 'dist/cli')
+    const files = [join(cli, 'main.js'), ...(await readdir(join(cli, 'chunks'))).filter((f) => f.endsWith('.js')).map((f) => join(cli, 'chunks', f))]
+    const importing = []
+    for (const file of files) if ((await readFile(file, 'utf8')).includes('from "@grpc/grpc-js"')) importing.push(file)
+    expect(importing.map((f) => f.split('/').pop())).toEqual([expect.stringMatching(/^grpc-[A-Z0-9]+\.js$/)])
+  })
+
   it('keeps each AWS bundle within 1.15x of MQTT.js alone, without aedes, the AWS SDK or the CLI', async () => {
     const sizes = JSON.parse(await readFile(join(dist, 'sizes.json'), 'utf8'))
     for (const name of ['http-publish', 'sqs-relay']) {

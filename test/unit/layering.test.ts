@@ -22,9 +22,11 @@ const MAY_IMPORT: Record<string, string[]> = {
   'platforms/aws': ['platforms/aws', 'platforms/http-function', 'function-runtime', 'core', 'http/types.ts'],
   'platforms/azure': ['platforms/azure', 'platforms/http-function', 'function-runtime', 'core', 'http/types.ts'],
   local: ['local', 'http', 'forwarder', 'core'],
-  cli: ['cli', 'local', 'http', 'forwarder', 'core'],
+  cli: ['cli', 'local', 'http', 'grpc', 'forwarder', 'core'],
+  // The gRPC API answers through the HTTP publish API, in process.
+  grpc: ['grpc', 'http', 'core'],
   // The functions API answers through the publish API the HTTP function runs (http via platforms/http-function).
-  functions: ['functions', 'function-runtime', 'platforms/http-function', 'platforms/aws/context.ts', 'core', 'http/types.ts', 'http/host-binding.ts'],
+  functions: ['functions', 'function-runtime', 'platforms/http-function', 'platforms/aws/context.ts', 'core', 'http/types.ts', 'http/host-binding.ts', 'http/in-process-request.ts'],
   exports: ['exports', 'forwarder', 'local', 'functions', 'core'],
 }
 

@@ -1,0 +1,42 @@
+// src/grpc/proto/dapr.proto is a subset of Dapr's runtime API: its wire must be Dapr's. Checked
+// against the descriptors the @dapr/dapr SDK ships: the same methods of the Dapr service with
+// the same streaming kinds, and every field of the served messages with Dapr's number and type.
+import { createRequire } from 'node:module'
+import type { DescMessage, DescService } from '@bufbuild/protobuf'
+import { describe, expect, it } from 'vitest'
+import * as ours from '../../../src/grpc/gen/dapr_pb.js'
+import { daprServiceDefinition, SERVED_METHODS } from '../../../src/grpc/service.js'
+
+const require = createRequire(import.meta.url)
+const sdk = require('@dapr/dapr/proto/dapr/proto/runtime/v1/dapr_pb.js') as { Dapr: DescService }
+
+describe('the gRPC subset of the Dapr API', () => {
+  it('declares every method of dapr.proto.runtime.v1.Dapr with its streaming kind', () => {
+    const kinds = (s: DescService) => Object.fromEntries(s.methods.map((m) => [m.name, m.methodKind]))
+    expect(kinds(ours.Dapr as unknown as DescService)).toEqual(kinds(sdk.Dapr))
+    expect(ours.Dapr.typeName).toBe(sdk.Dapr.typeName)
+    expect(Object.keys(daprServiceDefinition())).toHaveLength(sdk.Dapr.methods.length)
+  })
+
+  it('gives the served methods Dapr\'s messages: each field with Dapr\'s number, name and type', () => {
+    const fields = (m: DescMessage): Record<string, string> =>
+      Object.fromEntries(m.fields.map((f) => [f.number, `${f.name}:${f.fieldKind}:${f.fieldKind === 'scalar' ? f.scalar : f.fieldKind === 'message' ? f.message.typeName : f.fieldKind === 'map' ? `map<${f.mapKey},${f.mapKind}>` : f.fieldKind}`]))
+    const oursByName = new Map((ours.Dapr as unknown as DescService).methods.map((m) => [m.name, m]))
+    for (const method of sdk.Dapr.methods.filter((m) => (SERVED_METHODS as readonly string[]).includes(m.name))) {
+      const mine = oursByName.get(method.name)!
+      const pairs: [DescMessage, DescMessage][] = [[mine.input, method.input], [mine.output, method.output]]
+      for (let pair = pairs.pop(); pair; pair = pairs.pop()) {
+        const [our, theirs] = pair
+        expect(our.typeName).toBe(theirs.typeName)
+        const theirFields = fields(theirs)
+        // Ours may leave fields out (never sent or read); those it has must be Dapr's, nested messages too.
+        for (const [number, spec] of Object.entries(fields(our))) expect(theirFields[number], `${our.typeName} field ${number}`).toBe(spec)
+        for (const f of our.fields) {
+          const t = theirs.fields.find((x) => x.number === f.number)
+          if (f.fieldKind === 'message' && t?.fieldKind === 'message' && f.message.typeName.startsWith('dapr.')) pairs.push([f.message, t.message])
+          if (f.fieldKind === 'list' && f.listKind === 'message' && t?.fieldKind === 'list' && t.listKind === 'message') pairs.push([f.message, t.message])
+        }
+      }
+    }
+  })
+})
