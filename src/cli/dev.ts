@@ -13,23 +13,24 @@ const options = {
   'app-id': { type: 'string', default: process.env.APP_ID ?? 'mqtt-fn' },
   port: { type: 'string' },
   'broker-port': { type: 'string' },
+  'grpc-port': { type: 'string' },
   broker: { type: 'string' },
   'log-format': { type: 'string', default: 'pretty' },
   help: commonOptions.help,
 } as const
 
-const SYNOPSIS = `[--resources-path DIR] [--functions-path DIR] [--port N] [--broker-port N]
+const SYNOPSIS = `[--resources-path DIR] [--functions-path DIR] [--port N] [--broker-port N] [--grpc-port N]
                    [--broker mqtt://host:port] [--log-format pretty|json] [--app-id ID]`
 
 const DESCRIPTION = `Runs the embedded broker (1883 or the next free port), the HTTP publish API (3500 or the next
-free port), the forwarder with the Subscriptions in the resources folder, and the Lambda
+free port), the Dapr gRPC API (50001 or the next free port), the forwarder with the Subscriptions in the resources folder, and the Lambda
 handlers in the functions folder (Invoke API for lambda:NAME routes, Function URL for HTTP
-routes). --port / --broker-port fix a port (0 = any free port). --broker uses an external broker
+routes). --port / --broker-port / --grpc-port fix a port (0 = any free port). --broker uses an external broker
 instead of the embedded one. Files changed under the resources or functions folder are
 reloaded without a restart. Ctrl-C stops everything.`
 
 /** The flag a DevOptions port field comes from, for errors in the command's own words. */
-const PORT_FLAGS: Record<PortOption, string> = { port: 'port', brokerPort: 'broker-port' }
+const PORT_FLAGS: Record<PortOption, string> = { port: 'port', brokerPort: 'broker-port', grpcPort: 'grpc-port' }
 
 /**
  * `mqtt-fn dev` (= `npm start`): exit 0 after Ctrl-C, 1 on bad resources, 130 on Ctrl-C
@@ -66,6 +67,7 @@ export async function dev(argv: string[]): Promise<number> {
       appId: values['app-id'],
       ...(values.port !== undefined ? { port: parsePort(values.port, 'port') } : {}),
       ...(values['broker-port'] !== undefined ? { brokerPort: parsePort(values['broker-port'], 'broker-port') } : {}),
+      ...(values['grpc-port'] !== undefined ? { grpcPort: parsePort(values['grpc-port'], 'grpc-port') } : {}),
       ...(values.broker ? { broker: values.broker } : {}),
       logFormat: format,
     })

@@ -29,6 +29,8 @@ export interface DevOptions {
   port?: number
   /** The embedded broker's port, by the same rule, from 1883. Ignored with `broker`. */
   brokerPort?: number
+  /** The Dapr gRPC API's port, by the same rule, from 50001 (daprd's). */
+  grpcPort?: number
   /** An external broker's URL instead of the embedded broker (unset or empty: embedded); every pubsub component is pointed at it. */
   broker?: string
   logFormat: LogFormat
@@ -40,6 +42,8 @@ export interface DevOptions {
 export interface DevHandle {
   brokerUrl: string
   publishUrl: string
+  /** `host:port` of the Dapr gRPC API (DAPR_GRPC_ENDPOINT). */
+  grpcAddress: string
   functionsUrl: string
   metricsUrl: string | undefined
   /** Stops intake, lets in-flight deliveries finish and be acked, then closes every port. */
@@ -87,6 +91,9 @@ export async function startDev(opts: DevOptions): Promise<DevHandle> {
     started.push(async () => unbind())
     const publishServer = await startHttpServer(api.handle, { port: await choosePort(opts.port, 3500, 'port'), host: '127.0.0.1' })
     started.push(() => publishServer.close())
+    const { startGrpcServer, SERVED_METHODS } = await import('../grpc/index.js')
+    const grpcServer = await startGrpcServer({ publishApi: api.grpcHandle, port: await choosePort(opts.grpcPort, 50001, 'grpcPort'), host: '127.0.0.1' })
+    started.push(() => grpcServer.close())
 
     const logger = forwarderLogger(trace)
     const startFw = (r: LoadedResources) =>
@@ -115,6 +122,7 @@ export async function startDev(opts: DevOptions): Promise<DevHandle> {
       'mqtt-fn dev — the whole pipeline on this machine',
       `  broker      ${brokerUrl}${broker ? ' (embedded aedes, MQTT 3.1.1)' : ' (external)'}`,
       `  publish     http://127.0.0.1:${publishServer.port}  (Dapr publish API: POST /v1.0/publish/{pubsub}/{topic})`,
+      `  grpc        ${grpcServer.address}  (Dapr gRPC API: ${SERVED_METHODS.join(', ')})`,
       `  functions   ${functions.url}  (${relative(functionsPath)}: ${fnNames.join(', ') || 'none'}; Lambda Invoke API and Function URLs)`,
       `  forwarder   ${forwarder.subscriptions.map((s) => `${s.pubsubname}:${s.topic}`).join(', ') || 'no subscriptions'}  (metrics http://127.0.0.1:${String(forwarder.healthPort)}/metrics)`,
       `  resources   ${relative(resourcesPath)}  (pubsubs: ${resources.pubsubs.map((p) => p.name).join(', ')})`,
@@ -131,6 +139,7 @@ export async function startDev(opts: DevOptions): Promise<DevHandle> {
     return {
       brokerUrl,
       publishUrl: `http://127.0.0.1:${publishServer.port}`,
+      grpcAddress: grpcServer.address,
       functionsUrl: functions.url,
       metricsUrl: forwarder.healthPort ? `http://127.0.0.1:${forwarder.healthPort}/metrics` : undefined,
       close() {
@@ -139,6 +148,7 @@ export async function startDev(opts: DevOptions): Promise<DevHandle> {
           // Intake first, then drain: nothing is acked that did not finish.
           const report = await reloader.stop()
           await publishServer.close()
+          await grpcServer.close()
           await api.close()
           unbind()
           await functions.close()

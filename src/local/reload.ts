@@ -21,6 +21,8 @@ interface Generation {
   handler: ApiHandler
   /** What the functions' `pubsub()` calls get (their own clients, their own hop in the log). */
   functionsHandler: ApiHandler
+  /** The gRPC API's. */
+  grpcHandler: ApiHandler
   retire(): Promise<void>
 }
 
@@ -46,6 +48,9 @@ export class PublishApiSwitch {
   /** The same for the functions the dev host runs (bound with bindHostPublishApi). */
   readonly functionsHandle: ApiHandler = (req) => this.#current.functionsHandler(req)
 
+  /** The same for the gRPC API. */
+  readonly grpcHandle: ApiHandler = (req) => this.#current.grpcHandler(req)
+
   async switchTo(resources: LoadedResources): Promise<void> {
     const retired = this.#current
     this.#current = this.#generation(resources)
@@ -67,11 +72,13 @@ export class PublishApiSwitch {
     }
     const http = api('HTTP publish API')
     const functions = api('function pubsub()')
+    const grpc = api('gRPC publish API')
     return {
       handler: http.handler,
       functionsHandler: functions.handler,
+      grpcHandler: grpc.handler,
       retire: async () => {
-        await Promise.all([http.clients.retire(), functions.clients.retire()])
+        await Promise.all([http.clients.retire(), functions.clients.retire(), grpc.clients.retire()])
       },
     }
   }

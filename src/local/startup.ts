@@ -13,7 +13,7 @@ import { cloudEventId, type DevTrace } from './trace.js'
 import { LEDGER_PREFIX } from '../forwarder/session-ledger.js'
 
 /** Which of the dev runtime's ports was asked for (DevOptions' field name). */
-export type PortOption = 'port' | 'brokerPort'
+export type PortOption = 'port' | 'brokerPort' | 'grpcPort'
 
 /** A port asked for exactly is taken by another process. The CLI names its flag instead. */
 export class PortInUseError extends MqttFnError {

@@ -2,6 +2,7 @@ import { cp, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { CommunicationProtocolEnum, DaprClient, LogLevel } from '@dapr/dapr'
 import { connectAsync } from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startEmbeddedBroker } from '../../src/local/broker.js'
@@ -39,7 +40,8 @@ describe('mqtt-fn dev (npm start) as a user runs it', () => {
   })
 
   const startDev = (extra: string[] = []): LongRunning =>
-    startCli(['dev', '--resources-path', path.join(work, 'resources'), '--functions-path', path.join(work, 'functions'), ...extra])
+    // Any free gRPC port: another suite's dev may hold 50001 at the same moment (the default is checked below).
+    startCli(['dev', '--resources-path', path.join(work, 'resources'), '--functions-path', path.join(work, 'functions'), '--grpc-port', '0', ...extra])
 
   it('relays a curl publish through broker, forwarder and the example functions, then stops on Ctrl-C', async () => {
     const dev = startDev(['--port', '0', '--broker-port', '0'])
@@ -241,11 +243,31 @@ describe('mqtt-fn dev (npm start) as a user runs it', () => {
     }
   })
 
+  it('serves the Dapr gRPC API: the SDK in gRPC mode publishes to the dev broker, logged as a gRPC hop', async () => {
+    const dev = startDev(['--port', '0', '--broker-port', '0'])
+    let client: DaprClient | undefined
+    try {
+      const [, port] = await dev.waitFor(/grpc\s+127\.0\.0\.1:(\d+)/)
+      client = new DaprClient({ daprHost: '127.0.0.1', daprPort: port!, communicationProtocol: CommunicationProtocolEnum.GRPC, logger: { level: LogLevel.Error } })
+      expect(await client.pubsub.publish('pubsub', 'orders/grpc', { orderId: 99 })).toEqual({})
+      await dev.waitFor(/\[orders\] order [0-9a-f-]{36} on orders\/grpc: \{"orderId":99\}/)
+      expect(dev.output()).toMatch(/published\s+orders\/grpc\s+gRPC publish API -> pubsub/)
+      await client.stop()
+      client = undefined
+      expect(await dev.stop('SIGINT')).toBe(0)
+    } finally {
+      await client?.stop()
+      await dev.stop('SIGKILL')
+    }
+  })
+
   it('npm start serves the demo handlers of examples/functions, not the deployable entry points', async () => {
     // No --functions-path: the default a fresh clone's `npm start` takes (cwd = the repo).
     const dev = startCli(['dev', '--resources-path', path.join(work, 'resources'), '--port', '0', '--broker-port', '0'])
     try {
       const [, functionsUrl] = await dev.waitFor(/functions\s+(http:\/\/127\.0\.0\.1:\d+)\s+\(examples\/functions: checkout, orders, priority-orders;/)
+      // daprd's gRPC port, or the next free one, with what it serves.
+      expect(dev.output()).toMatch(/grpc\s+127\.0\.0\.1:(5000[1-9]|500[1-9]\d|50[1-9]\d\d)\s+\(Dapr gRPC API: PublishEvent, BulkPublishEventAlpha1, GetMetadata\)/)
       // Lambda Invoke API: the event is the CloudEvent.
       const invoke = await fetch(`${functionsUrl}/2015-03-31/functions/priority-orders/invocations`, {
         method: 'POST',

@@ -21,7 +21,7 @@ const MAY_IMPORT: Record<string, string[]> = {
   // http/types.ts holds types only (erased from bundles): the HTTP adapters translate to them.
   'platforms/aws': ['platforms/aws', 'platforms/http-function', 'function-runtime', 'core', 'http/types.ts'],
   'platforms/azure': ['platforms/azure', 'platforms/http-function', 'function-runtime', 'core', 'http/types.ts'],
-  local: ['local', 'http', 'forwarder', 'core'],
+  local: ['local', 'http', 'grpc', 'forwarder', 'core'],
   cli: ['cli', 'local', 'http', 'grpc', 'forwarder', 'core'],
   // The gRPC API answers through the HTTP publish API, in process.
   grpc: ['grpc', 'http', 'core'],

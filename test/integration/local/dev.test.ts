@@ -55,6 +55,7 @@ const base = {
   appId: 'mqtt-fn',
   port: 0,
   brokerPort: 0,
+  grpcPort: 0,
   logFormat: 'json' as const,
 }
 
