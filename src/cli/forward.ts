@@ -7,6 +7,8 @@ const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as
 const options = {
   ...commonOptions,
   'app-url': { type: 'string', default: process.env.APP_URL },
+  // daprd's --app-protocol values; mqtt-fn speaks http (and https through an https:// app URL) and grpc.
+  'app-protocol': { type: 'string', default: process.env.APP_PROTOCOL ?? 'http' },
   port: { type: 'string', default: process.env.MQTTFN_FORWARD_PORT ?? '9464' },
   // Loopback by default, as `serve`; the image sets MQTTFN_FORWARD_HOST=0.0.0.0 for probes from outside.
   host: { type: 'string', default: process.env.MQTTFN_FORWARD_HOST ?? '127.0.0.1' },
@@ -30,14 +32,22 @@ function positive(value: string | undefined, flag: string): number {
 export async function forward(argv: string[]): Promise<number> {
   const { values } = parse(argv, options)
   if (values.help) {
-    console.log(helpText('forward', '--resources-path DIR [--app-url URL] [--app-id ID] [--port 9464]', options))
+    console.log(helpText('forward', '--resources-path DIR [--app-url URL] [--app-protocol http|grpc] [--app-id ID] [--port 9464]', options))
     return 0
   }
   const logLevel = values['log-level']
   if (!LEVELS.includes(logLevel as (typeof LEVELS)[number])) {
     throw new MqttFnError('ERR_USAGE', `--log-level: one of ${LEVELS.join(', ')}`)
   }
+  const protocol = (values['app-protocol'] ?? 'http').toLowerCase()
+  if (protocol === 'grpcs' || protocol === 'h2c') {
+    throw new MqttFnError('ERR_USAGE', `--app-protocol ${protocol}: not supported; use http, https (an https:// --app-url) or grpc (plaintext HTTP/2)`)
+  }
+  if (protocol !== 'http' && protocol !== 'https' && protocol !== 'grpc') {
+    throw new MqttFnError('ERR_USAGE', `--app-protocol: one of http, https, grpc (daprd's values), not ${JSON.stringify(values['app-protocol'])}`)
+  }
   const forwarder = await startForwarder({
+    ...(protocol === 'grpc' ? { appProtocol: 'grpc' as const } : {}),
     resourcesPath: values['resources-path'],
     ...(values['app-id'] ? { appId: values['app-id'] } : {}),
     ...(values['app-url'] ? { appUrl: values['app-url'] } : {}),

@@ -334,6 +334,7 @@ export class Dispatcher {
       headers,
       signal: this.#abort.signal,
       timeoutMs: this.#options.requestTimeoutMs(subscription.pubsubname),
+      topic: message.topic,
     }
     const attempt = async (): Promise<Outcome> => {
       // A message whose MQTT 5 expiry passed while it waited for a retry is not delivered late.

@@ -6,7 +6,8 @@
 import { inScope, loadResources } from '../core/resources/index.js'
 import type { LoadedResources } from '../core/resources/types.js'
 import type { PubsubClientOptions } from '../core/pubsub/types.js'
-import { fetchAppSubscriptions } from './app-subscriptions.js'
+import { fetchAppSubscriptions, parseAppSubscriptions } from './app-subscriptions.js'
+import { grpcAddress, listTopicSubscriptions } from './targets/grpc.js'
 import { CircuitBreaker } from './breaker.js'
 import { Dispatcher } from './dispatcher.js'
 import { startHealthServer, type HealthServer } from './health.js'
@@ -34,6 +35,12 @@ export interface ForwarderOptions {
   appId?: string
   /** Base URL of the app: route paths are joined to it; its `/dapr/subscribe` is read. */
   appUrl?: string
+  /**
+   * daprd's `--app-protocol`: `http` (default) or `grpc`, where route paths are the app's
+   * `AppCallback.OnTopicEvent` and its subscriptions come from `ListTopicSubscriptions`
+   * (`appUrl`: `grpc://host:port` or `host:port`).
+   */
+  appProtocol?: 'http' | 'grpc'
   /** Port of /healthz, /readyz, /metrics. Default 9464; 0 = any free port; false = no server. */
   port?: number | false
   /** Default 127.0.0.1; a container sets 0.0.0.0 (its probes come from outside). */
@@ -131,7 +138,12 @@ export async function startForwarder(options: ForwarderOptions = {}): Promise<Fo
 
   const metrics = new ForwarderMetrics({ defaultMetrics: options.processMetrics ?? true })
   const concurrency = options.concurrency ?? 32
-  const targets = new TargetRegistry({ ...(options.appUrl ? { appUrl: options.appUrl } : {}), env, connectionsPerOrigin: concurrency })
+  const targets = new TargetRegistry({
+    ...(options.appUrl ? { appUrl: options.appUrl } : {}),
+    ...(options.appProtocol ? { appProtocol: options.appProtocol } : {}),
+    env,
+    connectionsPerOrigin: concurrency,
+  })
   const compileContext = {
     resources,
     targets,
@@ -150,7 +162,16 @@ export async function startForwarder(options: ForwarderOptions = {}): Promise<Fo
   let subscriptions: ForwardSubscription[]
   try {
     let appSpecs: SubscriptionSpec[] = []
-    if (options.appUrl) {
+    if (options.appUrl && options.appProtocol === 'grpc') {
+      const timeoutMs = options.appSubscribeTimeoutMs ?? 60_000
+      let listed: string
+      try {
+        listed = await listTopicSubscriptions(options.appUrl, targets.grpcClients, timeoutMs)
+      } catch (error) {
+        throw new MqttFnError('ERR_APP_SUBSCRIBE', (error as Error).message, { retriable: true, cause: error })
+      }
+      appSpecs = parseAppSubscriptions(listed, `${grpcAddress(options.appUrl)} ListTopicSubscriptions`, (message) => logger.warn(message))
+    } else if (options.appUrl) {
       appSpecs = await fetchAppSubscriptions(options.appUrl, {
         timeoutMs: options.appSubscribeTimeoutMs ?? 60_000,
         onWarning: (message) => logger.warn(message),

@@ -31,9 +31,11 @@ export interface TargetRequest {
   signal: AbortSignal
   /** Bound of this attempt, ms; each target enforces it (a timer, not a signal per request: cheaper on the hot path). */
   timeoutMs: number
+  /** The MQTT topic the message came on (a gRPC app's TopicEventRequest.topic, as daprd sends msg.Topic). */
+  topic?: string
 }
 
-export type TargetKind = 'http' | 'lambda' | 'azqueue'
+export type TargetKind = 'http' | 'lambda' | 'azqueue' | 'grpc'
 
 /** A place deliveries go; one instance per distinct route, shared by every subscription. */
 export interface Target {

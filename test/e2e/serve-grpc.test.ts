@@ -71,4 +71,14 @@ describe('mqtt-fn serve --grpc-port', () => {
       await new Promise((resolve) => blocker.close(resolve))
     }
   })
+
+  it('mqtt-fn forward --app-protocol: daprd\'s values; the ones not served are refused naming what is', async () => {
+    const grpcs = await runCli(['forward', '--resources-path', dir, '--app-url', '127.0.0.1:1', '--app-protocol', 'grpcs', '--port', '0'])
+    expect(grpcs.code).toBe(1)
+    expect(grpcs.stderr).toMatch(/--app-protocol grpcs: not supported; use http, https .* or grpc/)
+    const typo = await runCli(['forward', '--resources-path', dir, '--app-protocol', 'gprc', '--port', '0'])
+    expect(typo.code).toBe(1)
+    expect(typo.stderr).toMatch(/--app-protocol: one of http, https, grpc/)
+    expect((await runCli(['forward', '--help'])).stdout).toContain('--app-protocol')
+  })
 })

@@ -15,7 +15,8 @@ const SRC = fileURLToPath(new URL('../../src/', import.meta.url))
 const MAY_IMPORT: Record<string, string[]> = {
   core: ['core'],
   http: ['http', 'core'],
-  forwarder: ['forwarder', 'core'],
+  // grpc/gen: the AppCallback messages of a gRPC app's target (generated code, no logic).
+  forwarder: ['forwarder', 'core', 'grpc/gen'],
   'function-runtime': ['function-runtime', 'core'],
   'platforms/http-function': ['platforms', 'function-runtime', 'http', 'core'],
   // http/types.ts holds types only (erased from bundles): the HTTP adapters translate to them.

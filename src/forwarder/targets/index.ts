@@ -4,12 +4,15 @@
  * start-up error. Targets are shared: one per distinct route across all subscriptions.
  */
 import type { Target } from '../types.js'
+import { GrpcClients, grpcTarget } from './grpc.js'
 import { appRouteUrl, HttpAgents, httpTarget, redactRoute } from './http.js'
 import { LambdaClients, lambdaTarget } from './lambda.js'
 import { isValidQueueName, queueConnectionString, queueTarget } from './queue.js'
 
 export interface TargetContext {
   appUrl?: string
+  /** daprd's `--app-protocol`: how a route path reaches the app. Default `http`. */
+  appProtocol?: 'http' | 'grpc'
   env: Record<string, string | undefined>
   /** Keep-alive connections per HTTP origin: the forwarder's delivery concurrency (default 32). */
   connectionsPerOrigin?: number
@@ -23,6 +26,8 @@ export class TargetRegistry {
   readonly #targets = new Map<string, Resolved>()
   readonly #lambdaClients = new LambdaClients()
   readonly #httpAgents: HttpAgents
+  /** The app's gRPC connections (also used for ListTopicSubscriptions). */
+  readonly grpcClients = new GrpcClients()
   constructor(private readonly context: TargetContext) {
     this.#httpAgents = new HttpAgents(context.connectionsPerOrigin)
   }
@@ -31,6 +36,7 @@ export class TargetRegistry {
   destroy(): void {
     this.#lambdaClients.destroy()
     this.#httpAgents.destroy()
+    this.grpcClients.destroy()
   }
 
   resolve(route: string): Resolved {
@@ -58,6 +64,7 @@ export class TargetRegistry {
       if (!this.context.appUrl) {
         return { ok: false, problem: `route ${JSON.stringify(redactRoute(route))} is a path on the app, but no --app-url was given` }
       }
+      if (this.context.appProtocol === 'grpc') return { ok: true, target: grpcTarget(this.context.appUrl, trimmed, this.grpcClients) }
       return { ok: true, target: httpTarget(appRouteUrl(this.context.appUrl, trimmed), this.#httpAgents) }
     }
     const rest = trimmed.slice(scheme.length + 1)
