@@ -12,12 +12,52 @@ const require = createRequire(import.meta.url)
 const sdk = require('@dapr/dapr/proto/dapr/proto/runtime/v1/dapr_pb.js') as { Dapr: DescService }
 const sdkCallback = require('@dapr/dapr/proto/dapr/proto/runtime/v1/appcallback_pb.js') as { AppCallback: DescService; AppCallbackAlpha: DescService }
 
+/** The methods of daprd's Dapr service (dapr/dapr d8450742ce, dapr/proto/runtime/v1/dapr.proto). */
+const DAPRD_METHODS = [
+  'BulkPublishEvent', 'BulkPublishEventAlpha1', 'ConverseAlpha1', 'ConverseAlpha2', 'DecryptAlpha1',
+  'DeleteBulkState', 'DeleteJob', 'DeleteJobAlpha1', 'DeleteJobsByPrefix', 'DeleteJobsByPrefixAlpha1',
+  'DeleteState', 'EncryptAlpha1', 'ExecuteActorStateTransaction', 'ExecuteStateTransaction',
+  'GetActorReminder', 'GetActorState', 'GetBulkSecret', 'GetBulkState', 'GetConfiguration',
+  'GetConfigurationAlpha1', 'GetJob', 'GetJobAlpha1', 'GetMetadata', 'GetSecret', 'GetState',
+  'GetWorkflowAlpha1', 'GetWorkflowBeta1', 'InvokeActor', 'InvokeBinding', 'InvokeService',
+  'ListActorReminders', 'ListJobs', 'ListJobsAlpha1', 'PauseWorkflowAlpha1', 'PauseWorkflowBeta1',
+  'PublishEvent', 'PurgeWorkflowAlpha1', 'PurgeWorkflowBeta1', 'QueryStateAlpha1',
+  'RaiseEventWorkflowAlpha1', 'RaiseEventWorkflowBeta1', 'RegisterActorReminder', 'RegisterActorTimer',
+  'ResumeWorkflowAlpha1', 'ResumeWorkflowBeta1', 'SaveState', 'ScheduleJob', 'ScheduleJobAlpha1',
+  'SetMetadata', 'Shutdown', 'StartWorkflowAlpha1', 'StartWorkflowBeta1', 'SubscribeActorEventsAlpha1',
+  'SubscribeConfiguration', 'SubscribeConfigurationAlpha1', 'SubscribeTopicEventsAlpha1',
+  'SubtleDecryptAlpha1', 'SubtleEncryptAlpha1', 'SubtleGetKeyAlpha1', 'SubtleSignAlpha1',
+  'SubtleUnwrapKeyAlpha1', 'SubtleVerifyAlpha1', 'SubtleWrapKeyAlpha1', 'TerminateWorkflowAlpha1',
+  'TerminateWorkflowBeta1', 'TryLockAlpha1', 'UnlockAlpha1', 'UnregisterActorReminder',
+  'UnregisterActorRemindersByType', 'UnregisterActorTimer', 'UnsubscribeConfiguration',
+  'UnsubscribeConfigurationAlpha1',
+] as const
+
+const DAPRD_STREAMING: Record<string, string> = {
+  SubscribeTopicEventsAlpha1: 'bidi_streaming',
+  SubscribeActorEventsAlpha1: 'bidi_streaming',
+  SubscribeConfigurationAlpha1: 'server_streaming',
+  SubscribeConfiguration: 'server_streaming',
+  EncryptAlpha1: 'bidi_streaming',
+  DecryptAlpha1: 'bidi_streaming',
+}
+
 describe('the gRPC subset of the Dapr API', () => {
-  it('declares every method of dapr.proto.runtime.v1.Dapr with its streaming kind', () => {
+  it('declares every method of dapr.proto.runtime.v1.Dapr with its streaming kind: the SDK\'s and daprd\'s', () => {
     const kinds = (s: DescService) => Object.fromEntries(s.methods.map((m) => [m.name, m.methodKind]))
-    expect(kinds(ours.Dapr as unknown as DescService)).toEqual(kinds(sdk.Dapr))
+    const mine = kinds(ours.Dapr as unknown as DescService)
+    expect(mine).toMatchObject(kinds(sdk.Dapr))
     expect(ours.Dapr.typeName).toBe(sdk.Dapr.typeName)
-    expect(Object.keys(daprServiceDefinition())).toHaveLength(sdk.Dapr.methods.length)
+    expect(Object.keys(mine).sort()).toEqual([...DAPRD_METHODS].sort())
+    for (const [name, kind] of Object.entries(mine)) expect(kind, name).toBe(DAPRD_STREAMING[name] ?? 'unary')
+    expect(Object.keys(daprServiceDefinition())).toHaveLength(DAPRD_METHODS.length)
+  })
+
+  it('declares BulkPublishEvent, the stable name, with BulkPublishEventAlpha1\'s messages', () => {
+    const byName = new Map((ours.Dapr as unknown as DescService).methods.map((m) => [m.name, m]))
+    expect(byName.get('BulkPublishEvent')!.input).toBe(byName.get('BulkPublishEventAlpha1')!.input)
+    expect(byName.get('BulkPublishEvent')!.output).toBe(byName.get('BulkPublishEventAlpha1')!.output)
+    expect(daprServiceDefinition().BulkPublishEvent!.path).toBe('/dapr.proto.runtime.v1.Dapr/BulkPublishEvent')
   })
 
   it('gives the served methods Dapr\'s messages: each field with Dapr\'s number, name and type', () => {
