@@ -8,6 +8,7 @@ import { timingSafeEqual } from 'node:crypto'
 import { create } from '@bufbuild/protobuf'
 import { EmptySchema } from '@bufbuild/protobuf/wkt'
 import { Metadata, status, type sendUnaryData, type ServerUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js'
+import { publishMessage } from '../http/dapr-errors.js'
 import { inProcessPublishRequest } from '../http/in-process-request.js'
 import type { ApiHandler, ApiResponse } from '../http/types.js'
 import {
@@ -18,8 +19,9 @@ import {
   type GetMetadataRequest,
   type PublishEventRequest,
 } from './gen/dapr_pb.js'
-import { SERVED_METHODS } from './service.js'
-import { grpcFailure } from './status.js'
+import { HANDLED_METHODS, SERVED_METHODS } from './service.js'
+import { statusDetailsBin } from './status-details.js'
+import { grpcFailure, unauthenticated, type GrpcFailure } from './status.js'
 
 export interface GrpcDaprApiOptions {
   /** The publish API (createPublishApi) that answers every call. */
@@ -30,10 +32,17 @@ export interface GrpcDaprApiOptions {
 
 type Callback = sendUnaryData<unknown>
 
-function fail(callback: Callback, code: status, details: string, errorCode?: string): void {
+/** The status as daprd sends it: code, message and `grpc-status-details-bin`; mqtt-fn adds `dapr-error-code`. */
+function failureStatus(f: GrpcFailure): { code: status; details: string; metadata: Metadata } {
   const metadata = new Metadata()
-  if (errorCode !== undefined) metadata.set('dapr-error-code', errorCode)
-  callback({ code, details, metadata })
+  if (f.errorCode !== undefined) metadata.set('dapr-error-code', f.errorCode)
+  const bin = statusDetailsBin(f.code, f.details, f.statusDetails)
+  if (bin !== undefined) metadata.set('grpc-status-details-bin', bin)
+  return { code: f.code, details: f.details, metadata }
+}
+
+function fail(callback: Callback, f: GrpcFailure): void {
+  callback(failureStatus(f))
 }
 
 /** The first value of a metadata key as text. */
@@ -60,33 +69,56 @@ export function grpcDaprApi(options: GrpcDaprApiOptions): UntypedServiceImplemen
   const token = options.apiToken === undefined || options.apiToken === '' ? undefined : Buffer.from(options.apiToken, 'utf8')
   const api = options.publishApi
 
-  /** daprd's API token interceptor: before anything else, for every method. */
-  const unauthorized = (call: ServerUnaryCall<unknown, unknown>): string | undefined => {
+  /** daprd's API token interceptor (pkg/api/grpc/auth.go): before anything else, for every method. */
+  const unauthorized = (call: ServerUnaryCall<unknown, unknown>): GrpcFailure | undefined => {
     if (token === undefined) return undefined
     const given = metadataValue(call, 'dapr-api-token')
-    if (given === undefined) return 'Unauthorized: missing api token in request metadata'
+    if (given === undefined) return unauthenticated('missing api token in request metadata')
     const bytes = Buffer.from(given, 'utf8')
     const same = bytes.length === token.length ? timingSafeEqual(bytes, token) : (timingSafeEqual(token, token), false)
-    return same ? undefined : 'Unauthorized: authentication error: api token mismatch'
+    return same ? undefined : unauthenticated('authentication error: api token mismatch')
   }
 
   const answer = async (call: ServerUnaryCall<unknown, unknown>, callback: Callback, run: () => Promise<void>) => {
     const denied = unauthorized(call)
     if (denied !== undefined) {
-      fail(callback, status.UNAUTHENTICATED, denied)
+      fail(callback, denied)
       return
     }
     try {
       await run()
     } catch (err) {
-      fail(callback, status.INTERNAL, `mqtt-fn: ${(err as Error).message}`)
+      fail(callback, { code: status.INTERNAL, details: `mqtt-fn: ${(err as Error).message}`, statusDetails: [] })
     }
   }
 
-  const failed = (callback: Callback, response: ApiResponse) => {
-    const f = grpcFailure(response)
-    fail(callback, f.code, f.details, f.errorCode)
-  }
+  const failed = (callback: Callback, response: ApiResponse) => fail(callback, grpcFailure(response))
+
+  /** BulkPublishEventAlpha1 and BulkPublishEvent: the same request, the same rules (daprd `bulkPublishEvent`). */
+  const bulkPublish = (call: ServerUnaryCall<BulkPublishRequest, unknown>, callback: Callback) =>
+    void answer(call, callback, async () => {
+      const req = call.request
+      const response = await api(
+        inProcessPublishRequest({
+          pubsubName: req.pubsubName,
+          topic: req.topic,
+          metadata: req.metadata,
+          headers: forwardedHeaders(call),
+          bulkEntries: req.entries.map((e) => ({ entryId: e.entryId, event: Buffer.from(e.event), contentType: e.contentType, metadata: mapOrNull(e.metadata) })),
+        }),
+      )
+      if (response.status < 300) {
+        callback(null, create(BulkPublishResponseSchema, { failedEntries: [] }))
+        return
+      }
+      // daprd answers a bulk publish with failed entries by PublishMessage(topic, err), err the
+      // first failure (errgroup; here the first failed entry in request order); the response
+      // with the entries is dropped (grpc-go sends no message with an error status), so a Dapr
+      // SDK reports every entry failed, as against daprd.
+      const firstError = failedEntriesOf(response)?.[0]?.error
+      if (firstError !== undefined) failed(callback, publishMessage(req.pubsubName, req.topic, firstError))
+      else failed(callback, response)
+    })
 
   const implementation: UntypedServiceImplementation = {
     PublishEvent: (call: ServerUnaryCall<PublishEventRequest, unknown>, callback: Callback) =>
@@ -107,27 +139,8 @@ export function grpcDaprApi(options: GrpcDaprApiOptions): UntypedServiceImplemen
         else callback(null, create(EmptySchema))
       }),
 
-    BulkPublishEventAlpha1: (call: ServerUnaryCall<BulkPublishRequest, unknown>, callback: Callback) =>
-      void answer(call, callback, async () => {
-        const req = call.request
-        const response = await api(
-          inProcessPublishRequest({
-            pubsubName: req.pubsubName,
-            topic: req.topic,
-            metadata: req.metadata,
-            headers: forwardedHeaders(call),
-            bulkEntries: req.entries.map((e) => ({ entryId: e.entryId, event: Buffer.from(e.event), contentType: e.contentType, metadata: mapOrNull(e.metadata) })),
-          }),
-        )
-        if (response.status < 300) {
-          callback(null, create(BulkPublishResponseSchema, { failedEntries: [] }))
-          return
-        }
-        // Entries that failed to publish are the answer, not an error (the SDK reads them per entry).
-        const failedEntries = failedEntriesOf(response)
-        if (failedEntries !== undefined) callback(null, create(BulkPublishResponseSchema, { failedEntries }))
-        else failed(callback, response)
-      }),
+    BulkPublishEventAlpha1: bulkPublish,
+    BulkPublishEvent: bulkPublish,
 
     GetMetadata: (call: ServerUnaryCall<GetMetadataRequest, unknown>, callback: Callback) =>
       void answer(call, callback, async () => {
@@ -156,17 +169,15 @@ export function grpcDaprApi(options: GrpcDaprApiOptions): UntypedServiceImplemen
       }),
   }
 
-  const served = new Set<string>(SERVED_METHODS)
-  const unimplemented = `mqtt-fn serves ${SERVED_METHODS.join(', ')} of dapr.proto.runtime.v1.Dapr (the pub/sub API); this method is not available`
+  const served = new Set<string>(HANDLED_METHODS)
+  const unimplemented = `mqtt-fn serves ${SERVED_METHODS.join(', ')} of dapr.proto.runtime.v1.Dapr (the pub/sub API; BulkPublishEvent as BulkPublishEventAlpha1); this method is not available`
   for (const method of Dapr.methods) {
     if (served.has(method.name)) continue
     // Streaming or not, the call ends at once with the status; its request is never read.
     implementation[method.name] = (call: ServerUnaryCall<unknown, unknown> & { emit?: unknown; end?: () => void }, callback?: Callback) => {
-      const denied = unauthorized(call)
-      const code = denied === undefined ? status.UNIMPLEMENTED : status.UNAUTHENTICATED
-      const details = denied ?? `${method.name}: ${unimplemented}`
-      if (typeof callback === 'function') callback({ code, details })
-      else (call as unknown as { emit(event: 'error', e: unknown): void }).emit('error', { code, details })
+      const reply = failureStatus(unauthorized(call) ?? { code: status.UNIMPLEMENTED, details: `${method.name}: ${unimplemented}`, statusDetails: [] })
+      if (typeof callback === 'function') callback(reply)
+      else (call as unknown as { emit(event: 'error', e: unknown): void }).emit('error', reply)
     }
   }
   return implementation

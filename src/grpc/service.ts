@@ -8,9 +8,16 @@ import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2
 import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js'
 import { Dapr } from './gen/dapr_pb.js'
 
-/** The methods mqtt-fn serves; the others are answered UNIMPLEMENTED naming these. */
+/** The methods mqtt-fn serves, as banners and messages name them; the others are answered UNIMPLEMENTED naming these. */
 export const SERVED_METHODS = ['PublishEvent', 'BulkPublishEventAlpha1', 'GetMetadata'] as const
-export type ServedMethod = (typeof SERVED_METHODS)[number]
+
+/** Newer names daprd serves for the same call: BulkPublishEvent is BulkPublishEventAlpha1's stable name. */
+export const SERVED_ALIASES = { BulkPublishEvent: 'BulkPublishEventAlpha1' } as const
+
+export type ServedMethod = (typeof SERVED_METHODS)[number] | keyof typeof SERVED_ALIASES
+
+/** Every method with a handler: the served ones and their aliases. */
+export const HANDLED_METHODS: readonly ServedMethod[] = [...SERVED_METHODS, ...(Object.keys(SERVED_ALIASES) as (keyof typeof SERVED_ALIASES)[])]
 
 function codec<T extends DescMessage>(schema: T): { serialize: (m: MessageShape<T>) => Buffer; deserialize: (b: Buffer) => MessageShape<T> } {
   return {
@@ -23,7 +30,7 @@ const raw = { serialize: (b: Buffer) => b, deserialize: (b: Buffer) => b }
 
 /** The service, each served method with its codecs, every other one passing bytes it never reads. */
 export function daprServiceDefinition(service: GenService<GenServiceMethods> = Dapr as unknown as GenService<GenServiceMethods>): ServiceDefinition {
-  const served = new Set<string>(SERVED_METHODS)
+  const served = new Set<string>(HANDLED_METHODS)
   const definition: Record<string, MethodDefinition<unknown, unknown>> = {}
   for (const method of service.methods) {
     const isServed = served.has(method.name)

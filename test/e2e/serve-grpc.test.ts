@@ -5,10 +5,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { CommunicationProtocolEnum, DaprClient, LogLevel } from '@dapr/dapr'
+import { Client, credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../src/local/broker.js'
 import { isPortFree } from '../../src/local/ports.js'
 import { pubsubYaml } from '../../support/component-yaml.js'
+import { getFreePort } from '../../support/ports.js'
 import { runCli, startCli } from '../helpers/cli.js'
 import { recordTopics, type Recorder } from '../helpers/mqtt-recorder.js'
 
@@ -48,6 +50,31 @@ describe('mqtt-fn serve --grpc-port', () => {
       expect(await isPortFree(Number(port))).toBe(true)
     } finally {
       await client?.stop()
+      await serve.stop('SIGKILL')
+    }
+  })
+
+  it('DAPR_GRPC_PORT alone serves it there (where the SDKs look); daprd\'s answers to a missing token and to other methods', async () => {
+    const grpcPort = await getFreePort()
+    const serve = startCli(['serve', '--resources-path', dir, '--port', '0'], { env: { APP_API_TOKEN: 'env-token', DAPR_API_TOKEN: '', DAPR_GRPC_PORT: String(grpcPort) } })
+    const raw = new Client(`127.0.0.1:${grpcPort}`, credentials.createInsecure())
+    const call = (method: string, token?: string) =>
+      new Promise<ServiceError | null>((resolve) => {
+        const metadata = new Metadata()
+        if (token !== undefined) metadata.set('dapr-api-token', token)
+        raw.makeUnaryRequest(`/dapr.proto.runtime.v1.Dapr/${method}`, (b: Buffer) => b, (b: Buffer) => b, Buffer.alloc(0), metadata, (err) => resolve(err))
+      })
+    try {
+      await serve.waitFor(new RegExp(`Dapr gRPC API on 127\\.0\\.0\\.1:${grpcPort} `))
+      expect(await call('GetMetadata')).toMatchObject({ code: status.UNAUTHENTICATED, details: 'Unauthorized' })
+      expect(await call('GetMetadata', 'env-token')).toBeNull()
+      expect(await call('GetState', 'env-token')).toMatchObject({ code: status.UNIMPLEMENTED, details: expect.stringMatching(/^GetState: mqtt-fn serves PublishEvent, BulkPublishEventAlpha1, GetMetadata/) })
+      // An empty PublishEventRequest: daprd's "pubsub name is empty".
+      expect(await call('PublishEvent', 'env-token')).toMatchObject({ code: status.INVALID_ARGUMENT, details: 'pubsub name is empty' })
+      raw.close()
+      expect(await serve.stop('SIGINT')).toBe(0)
+    } finally {
+      raw.close()
       await serve.stop('SIGKILL')
     }
   })
