@@ -1,3 +1,5 @@
+// Generated whole into src/grpc/gen/ (one file per proto, protoc-gen-es): never edit or split the
+// generated file; edit this proto and run `npm run generate:grpc`.
 // The part of Dapr's AppCallback API (dapr/proto/runtime/v1/appcallback.proto, Dapr 1.16) that the
 // forwarder calls on an app with --app-protocol grpc: its programmatic subscriptions and topic
 // events, single and bulk. Dapr's names and field numbers; test/unit/grpc/proto.test.ts checks them.

@@ -1,3 +1,5 @@
+// Generated whole into src/grpc/gen/ (one file per proto, protoc-gen-es): never edit or split the
+// generated file; edit this proto and run `npm run generate:grpc`.
 // The part of Dapr's runtime API (dapr/proto/runtime/v1, Dapr 1.16 as @dapr/dapr 3.18 ships it)
 // that mqtt-fn serves over gRPC. Messages keep Dapr's names and field numbers, so the wire is
 // Dapr's; fields mqtt-fn never sets are left out (proto3 skips unknown fields). Every other
