@@ -16,6 +16,7 @@
 import { EventEmitter } from 'node:events'
 import { ClosedError } from '../errors.js'
 import type { MqttMetadata } from '../resources/types.js'
+import { authProviderFor } from './auth/index.js'
 import { Connection } from './connection.js'
 import { DEFAULTS, type ClientContext } from './context.js'
 import { ConnectError } from './errors.js'
@@ -52,11 +53,13 @@ export class PubsubClient extends EventEmitter<PubsubEvents> {
     const log = options.logger ?? SILENT
     const url = component.metadata.url.redacted
     const fields = (): Record<string, unknown> => ({ component: this.name, url, clientId: this.metadata.consumerID })
+    const auth = options.auth ?? authProviderFor(component.metadata)
     const ctx: ClientContext = {
       metadata: this.metadata,
       name: this.name,
       url,
       log,
+      ...(auth ? { auth } : {}),
       opts: {
         maxUnacked: positiveInt(options.maxUnacked, DEFAULTS.maxUnacked),
         renewAfterReleased: positiveInt(options.renewAfterReleased, DEFAULTS.renewAfterReleased),

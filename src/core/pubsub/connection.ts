@@ -9,6 +9,7 @@ import { withTimeout } from '../timeout.js'
 import type { ClientContext, Waiter } from './context.js'
 import { ConnectError, classifyConnectionError, errorMessage } from './errors.js'
 import { discardClient, dropQueuedInboundAcks } from './mqtt-internals.js'
+import { applyConnectAuth } from './auth/apply.js'
 import { connectOptions, type PublishPacket } from './mqtt-options.js'
 import type { ConnectionState } from './types.js'
 
@@ -248,17 +249,40 @@ export class Connection {
     this.lastAttemptAt = Date.now()
     this.armWatchdog()
     this.ctx.log.debug('connecting', { ...this.ctx.fields(), attempt: this.backoffAttempt })
+    const auth = this.ctx.auth
+    if (!auth) {
+      this.connectNow(conn)
+      return
+    }
+    // The credential expires, so every attempt gets a fresh one (presigned URL, token).
+    auth.prepare().then(
+      (prepared) => {
+        if (conn !== this._conn || this._closed || !this.attempting) return
+        applyConnectAuth(conn.client, prepared)
+        this.connectNow(conn)
+      },
+      (err: unknown) => {
+        if (conn !== this._conn || this._closed) return
+        this.attemptFailed(new ConnectError(this.ctx.url, `${auth.kind}: ${errorMessage(err)}`, { retriable: true, cause: err }))
+      },
+    )
+  }
+
+  private connectNow(conn: Conn): void {
     try {
       conn.client.connect()
     } catch (err) {
-      this.attempting = false
-      this.disarmWatchdog()
-      const e = new ConnectError(this.ctx.url, errorMessage(err), { retriable: false, cause: err })
-      this.lastError = e
-      this.failReadyWaiters(e)
-      this.ctx.reportError(e)
-      this.scheduleReconnect()
+      this.attemptFailed(new ConnectError(this.ctx.url, errorMessage(err), { retriable: false, cause: err }))
     }
+  }
+
+  private attemptFailed(e: ConnectError): void {
+    this.attempting = false
+    this.disarmWatchdog()
+    this.lastError = e
+    if (!e.retriable) this.failReadyWaiters(e)
+    this.ctx.reportError(e)
+    this.scheduleReconnect()
   }
 
   private onMqttConnect(conn: Conn, connack: ConnackPacket): void {

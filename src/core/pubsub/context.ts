@@ -5,9 +5,10 @@
  */
 import type { ClosedError } from '../errors.js'
 import type { MqttMetadata } from '../resources/types.js'
+import type { AuthProvider } from './auth/types.js'
 import type { Logger, PubsubClientOptions } from './types.js'
 
-export type ResolvedOptions = Required<Omit<PubsubClientOptions, 'logger'>>
+export type ResolvedOptions = Required<Omit<PubsubClientOptions, 'logger' | 'auth'>>
 
 export const DEFAULTS: ResolvedOptions = {
   maxUnacked: 100,
@@ -27,6 +28,8 @@ export interface ClientContext {
   readonly url: string
   readonly log: Logger
   readonly opts: ResolvedOptions
+  /** A credential computed before each connect attempt (SigV4, OAuth2 token), when the component has one. */
+  readonly auth?: AuthProvider
   /** True from the moment close() is called. */
   readonly closed: boolean
   /** The fields every log line of this client carries. */

@@ -1,3 +1,4 @@
+import type { AuthProvider } from './auth/types.js'
 export interface PublishOptions {
   /** Overrides the component's `retain`. */
   retain?: boolean
@@ -97,6 +98,8 @@ export interface Logger {
 export interface PubsubClientOptions {
   /** Default: silent. */
   logger?: Logger
+  /** A computed credential; default: the one the component's metadata configures (auth/index.ts), if any. */
+  auth?: AuthProvider
   /**
    * Deliveries handed to handlers and not yet acked, per connection. At the cap the client stops
    * reading from the socket until an ack frees a slot. On MQTT 5 also sent as CONNECT Receive
