@@ -34,3 +34,24 @@ export function helpText(command: string, synopsis: string, options: Options): s
   })
   return `usage: mqtt-fn ${command} ${synopsis}\n\noptions:\n${lines.join('\n')}`
 }
+
+/** A positive integer flag; `env` names the variable its default comes from, so the error points at both. */
+export function parsePositiveInt(value: string | undefined, flag: string, env?: string): number {
+  const n = Number(value)
+  if (value === undefined || value.trim() === '' || !Number.isSafeInteger(n) || n <= 0) {
+    throw new MqttFnError('ERR_USAGE', `--${flag}${env ? ` (or ${env})` : ''}: expected a positive integer, got ${JSON.stringify(value)}`)
+  }
+  return n
+}
+
+const SIZE_UNITS: Record<string, number> = { '': 1, k: 1000, ki: 1024, m: 1000 ** 2, mi: 1024 ** 2, g: 1000 ** 3, gi: 1024 ** 3 }
+
+/** A byte count as daprd's `--max-body-size` takes it: `1048576`, `512Ki`, `4Mi` (a Kubernetes quantity without fractions). */
+export function parseByteSize(value: string | undefined, flag: string, env?: string): number {
+  const m = /^\s*(\d+)\s*([kKmMgG]i?)?\s*$/.exec(value ?? '')
+  const n = m ? Number(m[1]) * (SIZE_UNITS[(m[2] ?? '').toLowerCase()] ?? Number.NaN) : Number.NaN
+  if (!Number.isSafeInteger(n) || n <= 0) {
+    throw new MqttFnError('ERR_USAGE', `--${flag}${env ? ` (or ${env})` : ''}: expected a size in bytes such as 1048576, 512Ki or 4Mi, got ${JSON.stringify(value)}`)
+  }
+  return n
+}

@@ -59,6 +59,11 @@ export function grpcFailure(response: ApiResponse): GrpcFailure {
     // gRPC's validateAndGetPubsubAndTopic builds NotFound WithMetadata(nil), HTTP with the request's.
     statusDetails = statusDetails.map((d) => (d['@type'].endsWith('.ErrorInfo') ? { ...d, metadata: {} } : d))
   }
-  const code = (errorCode !== undefined ? BY_ERROR_CODE[errorCode] : undefined) ?? (response.status >= 500 ? status.INTERNAL : status.INVALID_ARGUMENT)
+  // mqtt-fn's in-flight refusal (429) keeps daprd's PublishMessage body; on gRPC it is the code
+  // clients retry on, not PublishMessage's INTERNAL.
+  const code =
+    response.status === 429
+      ? status.RESOURCE_EXHAUSTED
+      : ((errorCode !== undefined ? BY_ERROR_CODE[errorCode] : undefined) ?? (response.status >= 500 ? status.INTERNAL : status.INVALID_ARGUMENT))
   return { code, details: message, statusDetails, ...(errorCode === undefined ? {} : { errorCode }) }
 }

@@ -92,6 +92,17 @@ export function publishMessage(name: string, topic: string, error: string): ApiR
   })
 }
 
+/**
+ * mqtt-fn: a publish refused because `limit` publish requests are in flight already. daprd has no
+ * such limit; the body is its `PublishMessage` error (what a Dapr SDK already reports as a failed
+ * publish), the status 429 and `Retry-After` say that it was not attempted and when to try again.
+ */
+export function tooManyInFlight(name: string, topic: string, limit: number, retryAfterSeconds: number): ApiResponse {
+  const error = `too many publish requests in flight (limit ${limit}); not attempted, retry after ${retryAfterSeconds} s`
+  const response = publishMessage(name, topic, error)
+  return { ...response, status: 429, headers: { ...response.headers, 'retry-after': String(retryAfterSeconds) } }
+}
+
 /** `PubSub(name).WithAppError(appID, err).WithTopic(topic).MarshalEnvelope()`: a bulk event that does not fit its contentType. */
 export function marshalEnvelope(name: string, topic: string, appId: string, error: string): ApiResponse {
   return kitError({

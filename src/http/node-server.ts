@@ -1,5 +1,6 @@
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { applyServerLimits, serverLimitOptions, type ServerLimits } from '../core/server-limits.js'
 import { bodyTooLarge, internalError } from './dapr-errors.js'
 import { DEFAULT_MAX_BODY_BYTES } from './options.js'
 import type { ApiHandler, ApiRequest, ApiResponse } from './types.js'
@@ -14,8 +15,14 @@ export interface HttpServerOptions {
    * Default: the handler's own `maxBodyBytes` when it has one (createPublishApi), else 1 MiB.
    */
   maxBodyBytes?: number
-  /** Idle keep-alive connections are kept this long, ms. Default 65 s (above common client pools' idle times). */
+  /** Idle keep-alive connections are kept this long, ms. Default 65 s (above common load balancers' and client pools' idle times). */
   keepAliveTimeoutMs?: number
+  /** Open connections at most; one beyond is closed when accepted. Default 1024. */
+  maxConnections?: number
+  /** The request head (line and headers) must arrive within this, ms, else 408 and close. Default 10 s. */
+  headersTimeoutMs?: number
+  /** The whole request, body included, must arrive within this, ms, else 408 and close. Default 30 s. */
+  requestTimeoutMs?: number
   /**
    * Largest request head (request line and headers), in bytes; Node answers a larger one with
    * a bare 431. Default MAX_REQUEST_HEAD_BYTES.
@@ -30,6 +37,17 @@ export interface HttpServerOptions {
  * room left for the query and the other headers.
  */
 export const MAX_REQUEST_HEAD_BYTES = 256 * 1024
+
+/**
+ * What `serve` and `dev` run with: enough for normal clients (a 1 MiB body in 30 s is 35 KB/s),
+ * small enough that a client sending nothing, or one byte a second, is cut within seconds.
+ */
+export const DEFAULT_SERVER_LIMITS: Readonly<ServerLimits> = Object.freeze({
+  maxConnections: 1024,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 65_000,
+})
 
 export interface HttpServer {
   port: number
@@ -52,12 +70,18 @@ export async function startHttpServer(handler: ApiHandler, options: HttpServerOp
   const maxBodyBytes = options.maxBodyBytes ?? (typeof handlerLimit === 'number' ? handlerLimit : DEFAULT_MAX_BODY_BYTES)
 
   const maxHeaderSize = options.maxHeadBytes ?? MAX_REQUEST_HEAD_BYTES
-  const server = http.createServer({ keepAlive: true, noDelay: true, maxHeaderSize }, (req, res) => {
+  const limits: ServerLimits = {
+    maxConnections: options.maxConnections ?? DEFAULT_SERVER_LIMITS.maxConnections,
+    headersTimeoutMs: options.headersTimeoutMs ?? DEFAULT_SERVER_LIMITS.headersTimeoutMs,
+    requestTimeoutMs: options.requestTimeoutMs ?? DEFAULT_SERVER_LIMITS.requestTimeoutMs,
+    keepAliveTimeoutMs: options.keepAliveTimeoutMs ?? DEFAULT_SERVER_LIMITS.keepAliveTimeoutMs,
+  }
+  // Node 20 times the head from the request's first byte (or the connection), not from the
+  // previous response, so headersTimeout may be shorter than keepAliveTimeout.
+  const server = http.createServer({ keepAlive: true, noDelay: true, maxHeaderSize, ...serverLimitOptions(limits) }, (req, res) => {
     void serve(handler, req, res, maxBodyBytes)
   })
-  server.keepAliveTimeout = options.keepAliveTimeoutMs ?? 65_000
-  // headersTimeout must exceed keepAliveTimeout, or Node may cut a reused connection mid-request.
-  server.headersTimeout = server.keepAliveTimeout + 1000
+  applyServerLimits(server, limits)
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)

@@ -24,6 +24,14 @@ export interface PublishApiOptions {
   /** Largest accepted request body in bytes, else 413. Default 1 MiB (`DEFAULT_MAX_BODY_BYTES`). */
   maxBodyBytes?: number
   /**
+   * Publish and bulk publish requests being published at once (each holds its payload until the
+   * broker acknowledges it or publishTimeout fails it); one beyond is answered 429 at once, with
+   * `Retry-After`, instead of waiting. Default `DEFAULT_MAX_IN_FLIGHT`.
+   */
+  maxInFlight?: number
+  /** The `Retry-After` of that 429, whole seconds. Default 1. */
+  retryAfterSeconds?: number
+  /**
    * The MQTT client of a component. Default: the process-wide client of `core/pubsub`
    * (`getPubsubClient`). Its `publish` must settle on its own within a bound (the core
    * client's does: connect wait and acknowledgement within `publishTimeout`); the API adds
@@ -40,9 +48,21 @@ export interface PublishApiOptions {
 }
 
 /** The handler, with the body limit it enforces (the Node adapter reads bodies up to it). */
-export type PublishApiHandler = ApiHandler & { readonly maxBodyBytes: number }
+export type PublishApiHandler = ApiHandler & {
+  readonly maxBodyBytes: number
+  readonly maxInFlight: number
+  /** Publish requests accepted and not yet answered (at most maxInFlight). */
+  readonly inFlight: number
+}
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+
+/**
+ * 256 requests waiting for their PUBACK at once: far above what a broker that answers needs
+ * (at 1 ms a PUBACK that is 256,000 publishes/s), and with 1 MiB bodies at most 256 MiB of
+ * payload held while a broker does not answer.
+ */
+export const DEFAULT_MAX_IN_FLIGHT = 256
 
 /** daprd's default bulk publisher runs at most this many publishes at once (default_bulkpub.go). */
 export const BULK_PUBLISH_CONCURRENCY = 100

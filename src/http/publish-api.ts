@@ -16,6 +16,7 @@ import { goMarshal, goQuote as goString } from '../core/envelope/index.js'
 import {
   BULK_PUBLISH_CONCURRENCY,
   DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_MAX_IN_FLIGHT,
   type PublishApiHandler,
   type PublishApiOptions,
   type PublishClient,
@@ -35,7 +36,11 @@ import type { ApiRequest, ApiResponse } from './types.js'
 export function createPublishApi(options: PublishApiOptions): PublishApiHandler {
   const api = new PublishApi(options)
   const handler = (request: ApiRequest): Promise<ApiResponse> => api.handle(request)
-  return Object.assign(handler, { maxBodyBytes: api.maxBodyBytes })
+  return Object.defineProperties(handler, {
+    maxBodyBytes: { value: api.maxBodyBytes, enumerable: true },
+    maxInFlight: { value: api.maxInFlight, enumerable: true },
+    inFlight: { get: () => api.inFlight, enumerable: true },
+  }) as PublishApiHandler
 }
 
 interface ResolvedTarget {
@@ -54,6 +59,10 @@ interface PreparedMessage {
 
 class PublishApi {
   readonly maxBodyBytes: number
+  readonly maxInFlight: number
+  private readonly retryAfterSeconds: number
+  /** Publish requests past `accept` and not yet answered. */
+  inFlight = 0
   private readonly appId: string
   private readonly components: Map<string, PubsubComponent>
   private readonly token: Buffer | undefined
@@ -74,6 +83,10 @@ class PublishApi {
     const max = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
     if (!Number.isSafeInteger(max) || max < 0) throw new RangeError(`maxBodyBytes must be a non-negative integer, got ${max}`)
     this.maxBodyBytes = max
+    this.maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT
+    if (!Number.isSafeInteger(this.maxInFlight) || this.maxInFlight <= 0) throw new RangeError(`maxInFlight must be a positive integer, got ${this.maxInFlight}`)
+    this.retryAfterSeconds = options.retryAfterSeconds ?? 1
+    if (!Number.isSafeInteger(this.retryAfterSeconds) || this.retryAfterSeconds < 0) throw new RangeError(`retryAfterSeconds must be a non-negative integer, got ${this.retryAfterSeconds}`)
     // It only publishes: a client id of its own and a clean session, so that it never takes over
     // (and never resumes) the session of a forwarder configured with the same consumerID.
     this.getClient = options.getClient ?? ((component) => getPubsubClient(publisherComponent(component)))
@@ -215,10 +228,31 @@ class PublishApi {
     return { target, raw: raw.value }
   }
 
+  /**
+   * Runs `work` in one of the maxInFlight slots, or answers 429 at once: a broker that stops
+   * answering then holds at most maxInFlight requests (each until publishTimeout fails it), not
+   * every request that arrives meanwhile.
+   */
+  private async limited(target: ResolvedTarget, work: () => Promise<ApiResponse>): Promise<ApiResponse> {
+    if (this.inFlight >= this.maxInFlight) {
+      return daprErrors.tooManyInFlight(target.name, target.topic, this.maxInFlight, this.retryAfterSeconds)
+    }
+    this.inFlight++
+    try {
+      return await work()
+    } finally {
+      this.inFlight--
+    }
+  }
+
   /** daprd `onPublish`, in its order: target, body, rawPayload, CloudEvent, scopes, publish. */
   private async publish(request: ApiRequest, match: RouteMatch): Promise<ApiResponse> {
     const accepted = this.accept(request, match)
     if (isResponse(accepted)) return accepted
+    return this.limited(accepted.target, () => this.publishAccepted(request, accepted))
+  }
+
+  private async publishAccepted(request: ApiRequest, accepted: { target: ResolvedTarget; raw: boolean }): Promise<ApiResponse> {
     const { target, raw } = accepted
     const { component, name, topic, requestMetadata } = target
 
@@ -250,6 +284,10 @@ class PublishApi {
   private async bulkPublish(request: ApiRequest, match: RouteMatch): Promise<ApiResponse> {
     const accepted = this.accept(request, match)
     if (isResponse(accepted)) return accepted
+    return this.limited(accepted.target, () => this.bulkPublishAccepted(request, accepted))
+  }
+
+  private async bulkPublishAccepted(request: ApiRequest, accepted: { target: ResolvedTarget; raw: boolean }): Promise<ApiResponse> {
     const { target, raw } = accepted
     const { component, name, topic, requestMetadata } = target
 
