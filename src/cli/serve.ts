@@ -6,15 +6,7 @@ import { closeAllPubsubClients } from '../core/pubsub/index.js'
 import { commonOptions, helpText, parse, parseByteSize, parsePort, parsePositiveInt } from './args.js'
 import { loadWithWarnings } from './resources.js'
 import { untilSignal } from './signals.js'
-
-const options = {
-  ...commonOptions,
-  port: { type: 'string', default: process.env.DAPR_HTTP_PORT ?? '3500' },
-  host: { type: 'string', default: '127.0.0.1' },
-  // daprd serves gRPC on 50001 always; here only when asked (or DAPR_GRPC_PORT says where).
-  'grpc-port': { type: 'string', default: process.env.DAPR_GRPC_PORT },
-  ...limitOptions(),
-} as const
+import { startTracing } from '../tracing/index.js'
 
 /** Each limit flag with the environment variable its default comes from (a function's settings are env). */
 const LIMIT_ENV = {
@@ -25,6 +17,15 @@ const LIMIT_ENV = {
   'headers-timeout': 'MQTTFN_HEADERS_TIMEOUT',
   'request-timeout': 'MQTTFN_REQUEST_TIMEOUT',
   'keep-alive-timeout': 'MQTTFN_KEEP_ALIVE_TIMEOUT',
+} as const
+
+const options = {
+  ...commonOptions,
+  port: { type: 'string', default: process.env.DAPR_HTTP_PORT ?? '3500' },
+  host: { type: 'string', default: '127.0.0.1' },
+  // daprd serves gRPC on 50001 always; here only when asked (or DAPR_GRPC_PORT says where).
+  'grpc-port': { type: 'string', default: process.env.DAPR_GRPC_PORT },
+  ...limitOptions(),
 } as const
 
 function limitOptions() {
@@ -87,12 +88,16 @@ export async function serve(argv: string[]): Promise<number> {
   const grpcPort = grpcText === undefined || grpcText === '' ? undefined : parsePort(grpcText, 'grpc-port')
   const port = parsePort(values.port, 'port')
   const limits = parseServeLimits(values)
-  const resources = await loadWithWarnings(values['resources-path'], values['app-id'])
+  const resources = await loadWithWarnings(values['resources-path'], values['app-id'], values.config)
+  // Without a tracing Configuration this is undefined and no OpenTelemetry code is loaded.
+  const tracer = await startTracing(resources.configuration?.tracing, { serviceName: values['app-id'] || 'mqtt-fn-serve' })
+  if (tracer) console.log(`tracing: Configuration ${resources.configuration?.name} (samplingRate ${resources.configuration?.tracing?.samplingRate})`)
   const apiToken = process.env.APP_API_TOKEN ?? process.env.DAPR_API_TOKEN
   const handler = createPublishApi({
     resources,
     ...(values['app-id'] ? { appId: values['app-id'] } : {}),
     ...(apiToken ? { apiToken } : {}),
+    ...(tracer ? { tracer } : {}),
     maxBodyBytes: limits.maxBodyBytes,
     maxInFlight: limits.maxInFlight,
     retryAfterSeconds: limits.retryAfterSeconds,
@@ -123,5 +128,6 @@ export async function serve(argv: string[]): Promise<number> {
   await grpc?.close()
   await server.close()
   await closeAllPubsubClients()
+  await tracer?.shutdown()
   return 0
 }
