@@ -20,7 +20,10 @@
  * BENCH_FWD_MQTT5=true (every client on MQTT 5), BENCH_FWD_MAX_UNACKED (the pubsub client's cap),
  * BENCH_RELAY_CONNECTIONS / _PIPELINING.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import path from 'node:path'
@@ -49,7 +52,12 @@ const RSS_MESSAGES = Number(process.env.BENCH_FWD_RSS_MESSAGES ?? 100_000)
 /** Extra node flags for the forwarder child, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`. */
 // Default: the flags the forwarder's image runs with (infra/forwarder/Dockerfile NODE_OPTIONS).
 const FORWARDER_NODE_FLAGS = (process.env.BENCH_FWD_NODE_FLAGS ?? '--max-old-space-size=128').split(' ').filter(Boolean)
+/** Node flags of the reference relays (none by default: they are what a hand-written relay runs with). */
+const RELAY_NODE_FLAGS = (process.env.BENCH_RELAY_NODE_FLAGS ?? '').split(' ').filter(Boolean)
 const WINDOW = 100
+/** The forwarder in a bench child through the library, instead of the built CLI as the image runs it. */
+const IN_PROCESS = process.env.BENCH_FWD_IN_PROCESS === 'true'
+const CLI_MAIN = path.join(ROOT, 'dist/cli/main.js')
 /** MQTT 5 for every receiver (and the publisher): the forwarder then asks for a receive window of its own. */
 const MQTT5 = process.env.BENCH_FWD_MQTT5 === 'true'
 /** MQTT.js options of a receiver's persistent session (a v5 session outlives the connection only with an expiry). */
@@ -244,7 +252,10 @@ interface ReceiverEnv {
 }
 
 function receiverEnv(): ReceiverEnv {
-  const e = process.env
+  return receiverEnvOf(process.env)
+}
+
+function receiverEnvOf(e: Record<string, string | undefined>): ReceiverEnv {
   return { url: e.BENCH_URL ?? '', clientId: e.BENCH_CLIENT_ID ?? '', clean: e.BENCH_CLEAN === 'true', appUrl: e.BENCH_APP_URL ?? '' }
 }
 
@@ -309,11 +320,72 @@ async function childRelay(): Promise<void> {
   send({ kind: 'ready' })
 }
 
-async function childForwarder(): Promise<void> {
+/**
+ * The cheapest honest relay: at least once, as the forwarder promises. MQTT.js with its
+ * handleMessage taken over, one undici request per message over 32 keep-alive connections, at
+ * most RELAY_WINDOW messages in flight, each PUBACK written only after its 2xx and in arrival
+ * order (a failed request is retried; nothing is acked before it was delivered). No CloudEvent
+ * decoding, routing, metrics or trace headers. What the forwarder is measured against.
+ */
+async function childRelayAtLeastOnce(): Promise<void> {
   const env = receiverEnv()
-  const { loadResourcesFromDocuments } = await import('../src/core/resources/index.js')
-  const { startForwarder } = await import('../src/forwarder/index.js')
-  const text = [
+  const { Pool } = await import('undici')
+  const commands = onCommands()
+  await commands.untilGo()
+  const pool = new Pool(env.appUrl, { connections: Number(process.env.BENCH_RELAY_CONNECTIONS ?? 32), pipelining: Number(process.env.BENCH_RELAY_PIPELINING ?? 1) })
+  const headers = { 'content-type': 'application/cloudevents+json', pubsubname: 'pubsub' }
+  const window = Number(process.env.BENCH_RELAY_WINDOW ?? 20)
+  type Entry = { messageId: number; delivered: boolean }
+  const order: Entry[] = []
+  let held: (() => void) | undefined
+  // Passing an error to MQTT.js's callback skips its own PUBACK and lets it read on (handlers/publish.js).
+  const hold = new Error('acked later')
+  const deliver = (body: Buffer, entry: Entry): void => {
+    pool.request({ method: 'POST', path: '/t', body, headers }).then(
+      async (res) => {
+        await res.body.dump()
+        if (res.statusCode >= 200 && res.statusCode < 300) settle(entry)
+        else deliver(body, entry)
+      },
+      () => deliver(body, entry),
+    )
+  }
+  let client: mqtt.MqttClient | undefined
+  const settle = (entry: Entry): void => {
+    entry.delivered = true
+    while (order.length > 0 && order[0]!.delivered) {
+      const head = order.shift()!
+      // eslint-disable-next-line @typescript-eslint/dot-notation -- MQTT.js has no public way to send a PUBACK
+      ;(client as unknown as { _sendPacket(p: object): void })['_sendPacket']({ cmd: 'puback', messageId: head.messageId })
+    }
+    if (held && order.length < window) {
+      const next = held
+      held = undefined
+      next()
+    }
+  }
+  client = mqtt.connect(env.url, sessionOptions(env.clientId, env.clean))
+  client.handleMessage = (packet, callback) => {
+    const entry: Entry = { messageId: packet.messageId ?? 0, delivered: false }
+    order.push(entry)
+    deliver(packet.payload as Buffer, entry)
+    if (order.length < window) callback(hold)
+    else held = () => callback(hold)
+  }
+  client.on('close', () => console.log('{"msg":"connection lost"}'))
+  await new Promise<void>((resolve, reject) => {
+    client!.once('connect', () => resolve())
+    client!.once('error', reject)
+  })
+  await client.subscribeAsync(TOPIC, { qos: 1 })
+  reportRss()
+  commands.set({ stop: async () => void (await Promise.all([client!.endAsync(), pool.close()])) })
+  send({ kind: 'ready' })
+}
+
+/** The Component and Subscription every forwarder run uses: QoS 1, a persistent session, route /t. */
+function forwarderYaml(env: ReceiverEnv, raw: boolean): string {
+  return [
     'apiVersion: dapr.io/v1alpha1',
     'kind: Component',
     'metadata:',
@@ -337,8 +409,17 @@ async function childForwarder(): Promise<void> {
     `  topic: ${TOPIC}`,
     '  routes:',
     '    default: /t',
+    ...(raw ? ['  metadata:', '    rawPayload: "true"'] : []),
     '',
   ].join('\n')
+}
+
+/** In this process, through the library (BENCH_FWD_IN_PROCESS=true): for profiling with the bench's own knobs. */
+async function childForwarder(): Promise<void> {
+  const env = receiverEnv()
+  const { loadResourcesFromDocuments } = await import('../src/core/resources/index.js')
+  const { startForwarder } = await import('../src/forwarder/index.js')
+  const text = forwarderYaml(env, process.env.BENCH_FWD_RAW === 'true')
   const resources = await loadResourcesFromDocuments([{ file: 'bench.yaml', text }], { env: {} })
   const commands = onCommands()
   await commands.untilGo()
@@ -440,6 +521,114 @@ class Child {
   }
 }
 
+/** Clock ticks per second of /proc/PID/stat's utime and stime (USER_HZ, 100 on Linux). */
+const CLOCK_TICKS = 100
+
+/**
+ * The forwarder as shipped: `node dist/cli/main.js forward` (what the image's entry point runs),
+ * with its resources in a folder. Measured from outside: CPU time and RSS from /proc, readiness
+ * from `/readyz`; it has no IPC with the bench, so nothing of the bench runs in its process.
+ */
+class CliChild {
+  readonly proc: ChildProcess
+  readonly rss: { t: number; rss: number; heapUsed: number }[] = []
+  readonly exited: Promise<void>
+  #output = ''
+  #sampler: NodeJS.Timeout
+
+  private constructor(
+    readonly port: number,
+    readonly dir: string,
+    env: Record<string, string>,
+    nodeFlags: string[],
+  ) {
+    const args = [...nodeFlags, CLI_MAIN, 'forward', '--resources-path', dir, '--app-url', env.BENCH_APP_URL ?? '', '--port', String(port), '--log-level', 'warn']
+    this.proc = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, NODE_ENV: 'production' }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const echo = process.env.BENCH_FWD_ECHO === 'forwarder'
+    const collect = (c: string) => {
+      this.#output += c
+      if (echo) process.stderr.write(c)
+    }
+    this.proc.stdout?.setEncoding('utf8').on('data', collect)
+    this.proc.stderr?.setEncoding('utf8').on('data', collect)
+    this.exited = new Promise((resolve) => this.proc.once('exit', () => resolve()))
+    this.#sampler = setInterval(() => {
+      const rss = procRss(this.proc.pid)
+      if (rss > 0) this.rss.push({ t: nowMs(), rss, heapUsed: 0 })
+    }, 1000)
+  }
+
+  static async start(env: Record<string, string>, nodeFlags: string[]): Promise<CliChild> {
+    const dir = await mkdtemp(path.join(tmpdir(), 'mqtt-fn-bench-'))
+    await writeFile(path.join(dir, 'pubsub.yaml'), cliResources(env))
+    const probe = http.createServer()
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
+    const port = (probe.address() as AddressInfo).port
+    await new Promise((resolve) => probe.close(resolve))
+    return new CliChild(port, dir, env, nodeFlags)
+  }
+
+  /** `ready`: `/readyz` answers 200 (subscribed); `loaded`: at once (the CLI connects as it starts). */
+  async next(kind: 'ready' | 'loaded', timeoutMs: number): Promise<void> {
+    if (kind === 'loaded') return
+    const deadline = nowMs() + timeoutMs
+    for (;;) {
+      if (this.proc.exitCode !== null) throw new Error(`bench: forwarder exited\n${this.#output.slice(-4000)}`)
+      const ok = await fetch(`http://127.0.0.1:${this.port}/readyz`).then((r) => r.ok, () => false)
+      if (ok) return
+      if (nowMs() > deadline) throw new Error(`bench: forwarder not ready within ${timeoutMs} ms\n${this.#output.slice(-4000)}`)
+      await new Promise((r) => setTimeout(r, 50))
+    }
+  }
+
+  output(): string {
+    return this.#output
+  }
+
+  command(_m: ToChild): void {}
+
+  async stats(): Promise<Extract<FromChild, { kind: 'stats' }>> {
+    return { kind: 'stats', cpuUs: procCpuUs(this.proc.pid), rss: procRss(this.proc.pid), heapUsed: 0, connections: 0, maxConcurrent: 0, count: 0 }
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#sampler)
+    if (this.proc.exitCode === null && this.proc.signalCode === null) {
+      this.proc.kill('SIGTERM')
+      const timer = setTimeout(() => this.proc.kill('SIGKILL'), 15_000)
+      await this.exited
+      clearTimeout(timer)
+    }
+    await rm(this.dir, { recursive: true, force: true })
+  }
+}
+
+function procRss(pid: number | undefined): number {
+  try {
+    const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]
+    return kb ? Number(kb) * 1024 : 0
+  } catch {
+    return 0
+  }
+}
+
+/** utime + stime of a process, µs (10 ms resolution: runs are seconds long). */
+function procCpuUs(pid: number | undefined): number {
+  try {
+    // The command name (field 2) may hold spaces; the fields after it are space-separated.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return ((Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS) * 1e6
+  } catch {
+    return 0
+  }
+}
+
+/** The resources folder of a CLI forwarder run: the same component and subscription as `childForwarder`. */
+function cliResources(env: Record<string, string>): string {
+  return forwarderYaml(receiverEnvOf(env), env.BENCH_FWD_RAW === 'true')
+}
+
 let sequence = 0
 // At most 23 characters, the length MQTT 3.1.1 guarantees.
 const newClientId = (kind: string) => `bench-${kind.slice(0, 3)}-${process.pid}-${++sequence}`
@@ -469,11 +658,13 @@ interface Run {
   keepaliveTimeouts: number
 }
 
-type Kind = 'plain' | 'forwarder' | 'relay'
+type Kind = 'plain' | 'forwarder' | 'forwarder-raw' | 'relay' | 'relay-alo'
 const LABELS: Record<Kind, string> = {
   plain: 'MQTT.js subscriber (default handleMessage)',
   forwarder: 'mqtt-fn forwarder -> HTTP app (204)',
+  'forwarder-raw': 'mqtt-fn forwarder, rawPayload -> app',
   relay: 'reference relay (acks on receipt) -> app',
+  'relay-alo': 'reference relay (PUBACK after 2xx) -> app',
 }
 type Mode = { kind: 'flood' } | { kind: 'backlog' } | { kind: 'paced'; rate: number }
 
@@ -545,8 +736,10 @@ async function oneRun(b: Bench, kind: Kind, n: number, mode: Mode, opts: { delay
     done = appDone
   }
   const spawnedAt = nowMs()
-  const child = new Child(kind, env, kind === 'plain' ? [] : FORWARDER_NODE_FLAGS)
-  if (kind === 'plain') done = child.next('done', waitSeconds * 1000)
+  const forwarder = kind === 'forwarder' || kind === 'forwarder-raw'
+  const childEnv = { ...env, BENCH_FWD_RAW: String(kind === 'forwarder-raw') }
+  const child: Child | CliChild = forwarder && !IN_PROCESS ? await CliChild.start(childEnv, FORWARDER_NODE_FLAGS) : new Child(kind, childEnv, forwarder ? FORWARDER_NODE_FLAGS : kind === 'plain' ? [] : RELAY_NODE_FLAGS)
+  if (kind === 'plain' && child instanceof Child) done = child.next('done', waitSeconds * 1000)
   try {
     let before: Extract<FromChild, { kind: 'stats' }>
     if (mode.kind === 'backlog') {
@@ -559,7 +752,7 @@ async function oneRun(b: Bench, kind: Kind, n: number, mode: Mode, opts: { delay
     }
     const receiverReady = nowMs() - spawnedAt
     if (mode.kind !== 'backlog') published = await publish(b.broker.url, n, mode, latency)
-    const result = await withStallWatch(done!, kind === 'plain' ? child : b.app, child, n)
+    const result = await withStallWatch(done!, kind === 'plain' && child instanceof Child ? child : b.app, child, n)
     const after = await child.stats()
     const appAfter = await b.app.stats()
     // A last RSS sample after the stream.
@@ -599,7 +792,7 @@ async function oneRun(b: Bench, kind: Kind, n: number, mode: Mode, opts: { delay
  * Waits for `done`, but fails early with a report when the count of deliveries stops moving
  * for STALL_SECONDS (a message lost or left un-acked would otherwise hang the run).
  */
-async function withStallWatch(done: Promise<Done>, counting: Child, receiver: Child, n: number): Promise<Done> {
+async function withStallWatch(done: Promise<Done>, counting: Child, receiver: Child | CliChild, n: number): Promise<Done> {
   let last = -1
   let since = nowMs()
   let timer: NodeJS.Timeout | undefined
@@ -642,36 +835,43 @@ function row(r: Run): string {
   return `  ${r.label.padEnd(44)} ${r.perSecond.toFixed(0).padStart(7)} msg/s   ${r.seconds.toFixed(2)} s   receiver CPU ${r.cpuUsPerMessage.toFixed(1)} µs/msg${app}   publisher done in ${r.publishSeconds.toFixed(2)} s${churn(r)}`
 }
 
+/** The contenders of a throughput round, in their first round's order (rotated after). */
+const THROUGHPUT_KINDS: Kind[] = (process.env.BENCH_FWD_KINDS ?? 'plain,forwarder,forwarder-raw,relay-alo,relay').split(',').map((k) => k.trim() as Kind)
+
 async function throughput(b: Bench, mode: Mode, title: string): Promise<string[]> {
-  const plain: Run[] = []
-  const fwd: Run[] = []
-  const relay: Run[] = []
-  const order: [Kind, Run[]][] = [
-    ['plain', plain],
-    ['forwarder', fwd],
-    ['relay', relay],
-  ]
+  const runs = new Map<Kind, Run[]>(THROUGHPUT_KINDS.map((k) => [k, []]))
   for (let r = 0; r < ROUNDS; r++) {
     // Rotate who goes first so drift in the machine's load hits every side alike.
-    for (let k = 0; k < order.length; k++) {
-      const [kind, runs] = order[(k + r) % order.length]!
-      runs.push(await oneRun(b, kind, MESSAGES, mode))
+    for (let k = 0; k < THROUGHPUT_KINDS.length; k++) {
+      const kind = THROUGHPUT_KINDS[(k + r) % THROUGHPUT_KINDS.length]!
+      runs.get(kind)!.push(await oneRun(b, kind, MESSAGES, mode))
     }
   }
-  const ratios = fwd.map((f, i) => f.perSecond / plain[i]!.perSecond)
-  const ratio = median(ratios)
-  const relayRatios = relay.map((f, i) => f.perSecond / plain[i]!.perSecond)
-  const ofRelay = fwd.map((f, i) => f.perSecond / relay[i]!.perSecond)
-  const best = (runs: Run[]) => [...runs].sort((x, y) => y.perSecond - x.perSecond)
   const lines = [title]
-  for (const run of [...plain, ...fwd, ...relay]) lines.push(row(run))
-  lines.push(
-    `  ratio forwarder/plain: ${ratios.map((x) => x.toFixed(3)).join(', ')} (median ${ratio.toFixed(3)}x; goal >= 0.7x: ${ratio >= 0.7 ? 'met' : 'MISSED'})` +
-      `; best ${best(fwd)[0]!.perSecond.toFixed(0)} vs ${best(plain)[0]!.perSecond.toFixed(0)} msg/s`,
-    `  ceiling here: reference relay/plain ${relayRatios.map((x) => x.toFixed(3)).join(', ')} (median ${median(relayRatios).toFixed(3)}x); ` +
-      `forwarder/reference relay ${ofRelay.map((x) => x.toFixed(3)).join(', ')} (median ${median(ofRelay).toFixed(3)}x)`,
-  )
-  const rss = fwd.flatMap((f) => f.rss.map((s) => s.rss))
+  for (const list of runs.values()) for (const run of list) lines.push(row(run))
+  const of = (kind: Kind) => runs.get(kind) ?? []
+  const fmt = (xs: number[]) => `${xs.map((x) => x.toFixed(3)).join(', ')} (median ${median(xs).toFixed(3)}x)`
+  /** Per-round ratios a/b of throughput and of CPU per message (same round, same machine load). */
+  const compare = (a: Kind, b: Kind) => {
+    const as = of(a)
+    const bs = of(b)
+    const n = Math.min(as.length, bs.length)
+    const rate = Array.from({ length: n }, (_, i) => as[i]!.perSecond / bs[i]!.perSecond)
+    const cpu = Array.from({ length: n }, (_, i) => as[i]!.cpuUsPerMessage / bs[i]!.cpuUsPerMessage)
+    return { n, rate, cpu }
+  }
+  for (const kind of ['forwarder', 'forwarder-raw', 'relay-alo', 'relay'] as Kind[]) {
+    const c = compare(kind, 'plain')
+    if (c.n > 0) lines.push(`  ${kind}/plain msg/s: ${fmt(c.rate)}`)
+  }
+  for (const kind of ['forwarder', 'forwarder-raw'] as Kind[]) {
+    const c = compare(kind, 'relay-alo')
+    if (c.n === 0) continue
+    const rateMet = median(c.rate) >= 1.0 ? 'met' : 'MISSED'
+    const cpuMet = median(c.cpu) <= 1.1 ? 'met' : 'MISSED'
+    lines.push(`  ${kind}/at-least-once relay: msg/s ${fmt(c.rate)} goal >= 1.0x ${rateMet}; CPU/msg ${fmt(c.cpu)} goal <= 1.1x ${cpuMet}`)
+  }
+  const rss = [...of('forwarder'), ...of('forwarder-raw')].flatMap((f) => f.rss.map((x) => x.rss))
   if (rss.length > 0) lines.push(`  forwarder RSS peak over these runs ${mb(Math.max(...rss))}`)
   return lines
 }
@@ -745,6 +945,8 @@ async function section(name: string, run: () => Promise<string[]>): Promise<stri
 
 export async function benchForwarder(): Promise<string[]> {
   const lines: string[] = []
+  // The forwarder runs as shipped: the CLI bundle, built from these sources.
+  if (!IN_PROCESS) execFileSync(process.execPath, [path.join(ROOT, 'scripts/build.mjs'), '--quiet'], { cwd: ROOT, stdio: 'inherit' })
   await esbuild.build({
     entryPoints: [SELF],
     outfile: CHILD_BUNDLE,
@@ -790,7 +992,8 @@ const role = process.env.BENCH_FWD_ROLE
 if (role && process.argv[1] && path.resolve(process.argv[1]) === SELF) {
   if (role === 'app') await childApp()
   else if (role === 'plain') await childPlain()
-  else if (role === 'forwarder') await childForwarder()
+  else if (role === 'forwarder' || role === 'forwarder-raw') await childForwarder()
   else if (role === 'relay') await childRelay()
+  else if (role === 'relay-alo') await childRelayAtLeastOnce()
   else throw new Error(`unknown BENCH_FWD_ROLE ${role}`)
 }

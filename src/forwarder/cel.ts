@@ -3,9 +3,25 @@
  * no extra functions (dapr/pkg/expr). Identifiers that the context does not bind resolve at
  * evaluation time and fail there, as cel-go's auto-declared `dyn` variables do when unbound.
  */
-import { celEnv, isCelError, parse, plan, type CelInput } from '@bufbuild/cel'
+import { createRequire } from 'node:module'
+import type { CelEnv, CelInput } from '@bufbuild/cel'
 
-const env = celEnv()
+type CelModule = typeof import('@bufbuild/cel')
+
+/**
+ * cel-es is ~14 MB of a forwarder's idle RSS, and most resources have no expression at all:
+ * it is loaded, synchronously, by the first expression compiled. Its CommonJS build, so that
+ * compiling stays synchronous (a dynamic import would make every compile step async).
+ */
+let cel: { module: CelModule; env: CelEnv } | undefined
+
+function engine(): { module: CelModule; env: CelEnv } {
+  if (!cel) {
+    const module = createRequire(import.meta.url)('@bufbuild/cel') as CelModule
+    cel = { module, env: module.celEnv() }
+  }
+  return cel
+}
 
 export type CelPredicate = (context: Record<string, CelInput>) => boolean | Error
 
@@ -14,9 +30,11 @@ export type CelPredicate = (context: Record<string, CelInput>) => boolean | Erro
  * returns true/false, or an Error when the expression fails on this context or is not a bool.
  */
 export function compilePredicate(source: string): { ok: true; test: CelPredicate } | { ok: false; error: string } {
+  const { module, env } = engine()
+  const { isCelError } = module
   let program: (ctx?: Record<string, CelInput>) => unknown
   try {
-    program = plan(env, parse(source))
+    program = module.plan(env, module.parse(source))
   } catch (error) {
     return { ok: false, error: (error as Error).message }
   }

@@ -17,6 +17,8 @@ export class ForwarderMetrics {
   readonly deadLettered: Counter<'pubsub' | 'subscription'>
   readonly unacked: Counter<'pubsub' | 'subscription' | 'reason'>
   readonly inFlight: Gauge
+  /** Messages received and not yet settled: a plain number per message, read by the gauge at scrape time. */
+  inFlightNow = 0
   readonly latency: Histogram<'target_kind' | 'outcome'>
   readonly connected: Gauge<'pubsub'>
   readonly reconnects: Counter<'pubsub'>
@@ -25,6 +27,11 @@ export class ForwarderMetrics {
   readonly sessionUnsubscribed: Counter<'pubsub'>
   /** The circuit breakers to read at scrape time (their half-open turn happens lazily). */
   readonly #breakers = new Map<string, () => 'closed' | 'half-open' | 'open'>()
+  /**
+   * The latency histogram's children by label values: observe() with a label object validates
+   * and hashes the labels on every call, and this runs once per message.
+   */
+  readonly #latencyChildren = new Map<string, { observe(seconds: number): void }>()
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry]
@@ -54,7 +61,15 @@ export class ForwarderMetrics {
       labelNames: ['pubsub', 'subscription', 'reason'],
       registers,
     })
-    this.inFlight = new Gauge({ name: 'mqttfn_forwarder_in_flight', help: 'Messages received and not yet settled', registers })
+    const self = this
+    this.inFlight = new Gauge({
+      name: 'mqttfn_forwarder_in_flight',
+      help: 'Messages received and not yet settled',
+      registers,
+      collect() {
+        this.set(self.inFlightNow)
+      },
+    })
     this.latency = new Histogram({
       name: 'mqttfn_forwarder_delivery_duration_seconds',
       help: 'From receipt to settlement (ack or give-up), including retries',
@@ -90,6 +105,13 @@ export class ForwarderMetrics {
       },
     })
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'mqttfn_forwarder_' })
+  }
+
+  observeLatency(targetKind: string, outcome: string, seconds: number): void {
+    const key = `${targetKind}\u0000${outcome}`
+    let child = this.#latencyChildren.get(key)
+    if (!child) this.#latencyChildren.set(key, (child = this.latency.labels({ target_kind: targetKind, outcome })))
+    child.observe(seconds)
   }
 
   watchBreaker(pubsub: string, state: () => 'closed' | 'half-open' | 'open'): void {
