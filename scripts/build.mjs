@@ -15,7 +15,7 @@
 // Options: --resources DIR (default ./resources), --strict (fail when the resources do not load
 // with this environment), --quiet.
 import { cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
-import { dirname, join, relative, resolve } from 'node:path'
+import { basename, dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import * as esbuild from 'esbuild'
@@ -76,6 +76,32 @@ const trimPlugin = {
   },
 }
 
+/**
+ * The OpenTelemetry SDK (about 0.7 MB) loads only when a Configuration turns tracing on
+ * (src/tracing/index.ts imports `./otel.js` dynamically). A single-file bundle would inline it,
+ * so it is left as an import of `./tracing-otel.mjs`, written beside each bundle by `withTracingChunk`.
+ */
+const TRACING_CHUNK = 'tracing-otel.mjs'
+const tracingChunkPlugin = {
+  name: 'mqtt-fn-tracing-chunk',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/otel\.js$/ }, (a) =>
+      /[\\/]src[\\/]tracing[\\/]index\.ts$/.test(a.importer) ? { path: `./${TRACING_CHUNK}`, external: true } : undefined,
+    )
+  },
+}
+
+let tracingChunk
+/** Bundles src/tracing/otel.ts once, and writes it into `dir`; returns its size. */
+async function withTracingChunk(dir) {
+  tracingChunk ??= esbuild
+    .build({ ...common, plugins: [trimPlugin], entryPoints: [join(root, 'src/tracing/otel.ts')], write: false, outfile: join(dir, TRACING_CHUNK), metafile: false })
+    .then((r) => r.outputFiles)
+  // The chunk, its source map and its LEGAL.txt (legalComments: 'linked').
+  for (const file of await tracingChunk) await writeFile(join(dir, basename(file.path)), file.contents)
+  return (await tracingChunk).find((f) => f.path.endsWith(TRACING_CHUNK)).contents.byteLength
+}
+
 const common = {
   bundle: true,
   platform: 'node',
@@ -88,7 +114,7 @@ const common = {
   banner,
   logLevel: 'warning',
   metafile: true,
-  plugins: [trimPlugin],
+  plugins: [trimPlugin, tracingChunkPlugin],
 }
 
 /** Bundles `entry`; returns its size and the bytes each package (or our own source folder) adds. */
@@ -189,6 +215,7 @@ async function main() {
     const dir = join(out, 'aws', fn.name)
     await mkdir(dir, { recursive: true })
     const { bytes, parts } = await bundle(fn.entry, join(dir, 'index.mjs'))
+    sizes.tracingChunk = await withTracingChunk(dir)
     await cp(resourcesDir, join(dir, 'resources'), { recursive: true })
     const zipBytes = await zipFolder(dir, join(out, 'aws', `${fn.name}.zip`))
     sizes.aws[fn.name] = { bundle: bytes, zip: zipBytes, ratioToMqttAlone: round(bytes / sizes.mqttAlone), parts }
@@ -201,6 +228,7 @@ async function main() {
     const dir = join(out, 'examples', name)
     await mkdir(dir, { recursive: true })
     const { bytes, parts } = await bundle(join('examples/functions', file), join(dir, 'index.mjs'))
+    await withTracingChunk(dir)
     await cp(resourcesDir, join(dir, 'resources'), { recursive: true })
     sizes.examples[name] = { bundle: bytes, ratioToMqttAlone: round(bytes / sizes.mqttAlone), parts }
   }
@@ -211,6 +239,7 @@ async function main() {
     // Provided by the Functions host's Node worker at run time.
     external: ['@azure/functions-core'],
   })
+  await withTracingChunk(azure)
   await cp(resourcesDir, join(azure, 'resources'), { recursive: true })
   await writeFile(join(azure, 'host.json'), JSON.stringify(azureHostJson(), null, 2) + '\n')
   await writeFile(join(azure, 'package.json'), JSON.stringify(await azurePackageJson(), null, 2) + '\n')
@@ -223,6 +252,7 @@ async function main() {
   for (const [name, s] of Object.entries(sizes.aws)) {
     log(`build: dist/functions/aws/${name}/index.mjs ${kb(s.bundle)} (${s.ratioToMqttAlone}x MQTT.js alone), ${name}.zip ${kb(s.zip)}`)
   }
+  log(`build: + ${TRACING_CHUNK} ${kb(sizes.tracingChunk)} beside each function bundle, loaded only when a Configuration turns tracing on`)
   log(`build: dist/functions/azure/index.mjs ${kb(azureBytes)} (${sizes.azure.ratioToMqttAlone}x)`)
   for (const [name, s] of Object.entries(sizes.examples)) {
     log(`build: dist/functions/examples/${name}/index.mjs ${kb(s.bundle)} (${s.ratioToMqttAlone}x)`)

@@ -6,6 +6,8 @@ type Options = NonNullable<ParseArgsConfig['options']>
 export const commonOptions = {
   'resources-path': { type: 'string', default: process.env.MQTTFN_RESOURCES_PATH ?? './resources' },
   'app-id': { type: 'string', default: process.env.APP_ID },
+  // daprd's --config: the Configuration resource (tracing) that applies; the loader falls back to MQTTFN_CONFIG, then the only one.
+  config: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const satisfies Options
 

@@ -1,6 +1,7 @@
 import { MqttFnError } from '../core/errors.js'
 import { startForwarder } from '../forwarder/index.js'
-import { commonOptions, helpText, parse, parsePort } from './args.js'
+import { HEALTH_SERVER_LIMITS } from '../forwarder/health.js'
+import { commonOptions, helpText, parse, parsePort, parsePositiveInt } from './args.js'
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
@@ -12,6 +13,9 @@ const options = {
   port: { type: 'string', default: process.env.MQTTFN_FORWARD_PORT ?? '9464' },
   // Loopback by default, as `serve`; the image sets MQTTFN_FORWARD_HOST=0.0.0.0 for probes from outside.
   host: { type: 'string', default: process.env.MQTTFN_FORWARD_HOST ?? '127.0.0.1' },
+  // The health port's own limits (health.ts): probes need few connections and answer at once.
+  'health-max-connections': { type: 'string', default: process.env.MQTTFN_HEALTH_MAX_CONNECTIONS ?? String(HEALTH_SERVER_LIMITS.maxConnections) },
+  'health-timeout': { type: 'string', default: process.env.MQTTFN_HEALTH_TIMEOUT ?? String(HEALTH_SERVER_LIMITS.requestTimeoutMs) },
   concurrency: { type: 'string', default: '32' },
   'request-timeout': { type: 'string', default: '60000' },
   'drain-timeout': { type: 'string', default: '10000' },
@@ -46,13 +50,22 @@ export async function forward(argv: string[]): Promise<number> {
   if (protocol !== 'http' && protocol !== 'https' && protocol !== 'grpc') {
     throw new MqttFnError('ERR_USAGE', `--app-protocol: one of http, https, grpc (daprd's values), not ${JSON.stringify(values['app-protocol'])}`)
   }
+  const healthTimeoutMs = parsePositiveInt(values['health-timeout'], 'health-timeout', 'MQTTFN_HEALTH_TIMEOUT')
+  const healthLimits = {
+    maxConnections: parsePositiveInt(values['health-max-connections'], 'health-max-connections', 'MQTTFN_HEALTH_MAX_CONNECTIONS'),
+    // A probe's request is its head: one bound for both.
+    headersTimeoutMs: healthTimeoutMs,
+    requestTimeoutMs: healthTimeoutMs,
+  }
   const forwarder = await startForwarder({
     ...(protocol === 'grpc' ? { appProtocol: 'grpc' as const } : {}),
     resourcesPath: values['resources-path'],
     ...(values['app-id'] ? { appId: values['app-id'] } : {}),
+    ...(values.config ? { config: values.config } : {}),
     ...(values['app-url'] ? { appUrl: values['app-url'] } : {}),
     port: parsePort(values.port, 'port'),
     host: values.host,
+    healthLimits,
     concurrency: positive(values.concurrency, 'concurrency'),
     requestTimeoutMs: positive(values['request-timeout'], 'request-timeout'),
     drainTimeoutMs: positive(values['drain-timeout'], 'drain-timeout'),

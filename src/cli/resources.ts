@@ -3,8 +3,8 @@ import { loadResources } from '../core/resources/index.js'
 import type { LoadedResources, PubsubComponent } from '../core/resources/types.js'
 
 /** Loads the folder and prints the loader's warnings; a bad resource throws ResourceError. */
-export async function loadWithWarnings(dir: string, appId?: string): Promise<LoadedResources> {
-  const resources = await loadResources(dir, appId ? { appId } : {})
+export async function loadWithWarnings(dir: string, appId?: string, config?: string): Promise<LoadedResources> {
+  const resources = await loadResources(dir, { ...(appId ? { appId } : {}), ...(config ? { config } : {}) })
   for (const warning of resources.warnings) console.error(`warning: ${warning}`)
   return resources
 }

@@ -46,6 +46,8 @@ import { settlesWithin } from '../core/timeout.js'
 import { withRetry } from './retry.js'
 import { route } from './router.js'
 import { SlotScheduler } from './scheduler.js'
+import { consumerSpan, endConsumerSpan, tracedTarget } from './tracing.js'
+import type { Tracer } from '../tracing/types.js'
 import type { DeliveryObserver, ForwardSubscription, Outcome, Received, RetryPolicy, CompiledRule, Target, TargetKind, TargetRequest } from './types.js'
 
 /** The outcome of an attempt not made: the message's MQTT 5 expiry passed (a drop, counted as `expired`). */
@@ -70,6 +72,8 @@ export interface DispatcherOptions {
   /** The circuit breaker of a pubsub's inbound direction, when a Resiliency policy sets one. */
   breaker?: (pubsubName: string) => CircuitBreaker | undefined
   onDelivery?: DeliveryObserver
+  /** Spans per message and attempt (tracing.ts); absent without a tracing Configuration. */
+  tracer?: Tracer
 }
 
 type Settlement =
@@ -116,7 +120,7 @@ export class Dispatcher {
   accept(subscription: ForwardSubscription, message: IncomingMessage): void {
     if (this.#stopping) return
     this.#metricsOf(subscription).received.inc()
-    this.#options.metrics.inFlight.inc()
+    this.#options.metrics.inFlightNow++
     const received: Received = { subscription, message, receivedAt: performance.now() }
     if (subscription.bulk) {
       this.#addToBatch(received)
@@ -172,17 +176,18 @@ export class Dispatcher {
     const { subscription, message } = received
     if (received.settled) return
     received.settled = true
+    if (received.span !== undefined) endConsumerSpan(received.span, settlement)
     const m = this.#metricsOf(subscription)
-    metrics.inFlight.dec()
+    metrics.inFlightNow--
     const ms = performance.now() - received.receivedAt
     const seconds = ms / 1000
     const targetKind: TargetKind | 'none' = settlement.target?.kind ?? 'none'
     if (settlement.ack) {
-      metrics.latency.observe({ target_kind: targetKind, outcome: settlement.how }, seconds)
+      metrics.observeLatency(targetKind, settlement.how, seconds)
       if (settlement.how === 'delivered') this.#deliveredCounter(m, settlement.target?.name ?? '').inc()
       message.ack()
     } else {
-      metrics.latency.observe({ target_kind: targetKind, outcome: 'unacked' }, seconds)
+      metrics.observeLatency(targetKind, 'unacked', seconds)
       metrics.unacked.inc({ ...m.labels, reason: settlement.reason })
       // Given back, so the client renews its connection once a few wait and the broker
       // redelivers them; at shutdown the session keeps them for the next run anyway.
@@ -230,6 +235,7 @@ export class Dispatcher {
       ...(received.lastOutcome === undefined ? {} : { lastOutcome: received.lastOutcome }),
     })
     const published = await deadLetter(this.#options.publisher(subscription.pubsubname), subscription.deadLetterTopic, message.payload, properties)
+    received.span?.addEvent(published.kind === 'success' ? 'dead-letter' : 'dead-letter failed', { 'messaging.destination.name': subscription.deadLetterTopic, reason: dropReason ?? (otherwise.ack ? otherwise.how : otherwise.reason) })
     if (published.kind !== 'success') {
       this.#options.logger.error({ subscription: subscription.id, topic: message.topic, reason: published.reason }, 'dead-letter publish failed')
       return { ack: false, reason: 'deadletter_failed', ...(otherwise.target ? { target: otherwise.target } : {}) }
@@ -251,6 +257,7 @@ export class Dispatcher {
   #screen(received: Received): { kind: 'settle'; settlement: Promise<Settlement> } | { kind: 'deliver'; prepared: Extract<Prepared, { ok: true }>; rule: CompiledRule } {
     const { subscription, message } = received
     const prepared = prepare(subscription, message)
+    if (prepared.ok && this.#options.tracer !== undefined) received.span = consumerSpan(this.#options.tracer, subscription, message, prepared.event)
     if (!prepared.ok) {
       received.lastOutcome = prepared.reason
       this.#warnOnce(received, 'warn', 'undecodable', { reason: prepared.reason }, 'payload is not a CloudEvent (set metadata.rawPayload for non-Dapr publishers); dropped, or dead-lettered when the subscription has a deadLetterTopic')
@@ -308,7 +315,8 @@ export class Dispatcher {
     if (screened.kind === 'settle') return screened.settlement
     const { prepared, rule } = screened
 
-    const target = this.#through(rule.target, subscription.pubsubname, 'single')
+    const guarded = this.#through(rule.target, subscription.pubsubname, 'single')
+    const target = received.span === undefined ? guarded : tracedTarget(this.#options.tracer as Tracer, received, received.span, guarded)
     const eventId = typeof prepared.event.id === 'string' ? prepared.event.id : undefined
     received.eventId = eventId
     this.#options.onDelivery?.({
@@ -352,6 +360,7 @@ export class Dispatcher {
         signal: this.#abort.signal,
         onRetry: (retry, delayMs, last) => {
           metrics.retried.inc(this.#metricsOf(subscription).labels)
+          received.span?.addEvent('retry', { retry, 'delay_ms': delayMs, reason: last.kind === 'retry' ? last.reason : '' })
           logger.debug({ ...log(), id: prepared.event.id, target: target.name, retry, delayMs, reason: last.kind === 'retry' ? last.reason : '' }, 'retrying delivery')
         },
       })

@@ -21,6 +21,8 @@ import { TargetRegistry } from './targets/index.js'
 import { redactRoute } from './targets/http.js'
 import type { DeliveryObserver, ForwardSubscription, RetryPolicy } from './types.js'
 import { MqttFnError } from '../core/errors.js'
+import { startTracing, type Tracer } from '../tracing/index.js'
+import type { ServerLimits } from '../core/server-limits.js'
 
 export type { DeliveryEvent, DeliveryObserver, ForwardSubscription, Outcome, RetryPolicy, Target, TargetReply } from './types.js'
 export { ForwarderMetrics } from './metrics.js'
@@ -45,6 +47,8 @@ export interface ForwarderOptions {
   port?: number | false
   /** Default 127.0.0.1; a container sets 0.0.0.0 (its probes come from outside). */
   host?: string
+  /** Connection cap and timeouts of that port. Default HEALTH_SERVER_LIMITS (health.ts). */
+  healthLimits?: Partial<ServerLimits>
   /** Concurrent deliveries (a bulk batch counts as one). Default 32. */
   concurrency?: number
   /** Bound of one delivery attempt, ms, unless a Resiliency `inbound.timeout` says otherwise. Default 60000. */
@@ -66,6 +70,10 @@ export interface ForwarderOptions {
   onDelivery?: DeliveryObserver
   /** Also export Node's process metrics on /metrics. Default true. */
   processMetrics?: boolean
+  /** The Configuration that applies (daprd's `--config`); default `MQTTFN_CONFIG`, else the only one. */
+  config?: string
+  /** Spans from this tracer instead of the one the applying Configuration's `spec.tracing` sets up. */
+  tracer?: Tracer
 }
 
 export interface StopReport {
@@ -133,7 +141,9 @@ export function checkForwarding(
 export async function startForwarder(options: ForwarderOptions = {}): Promise<Forwarder> {
   const logger = options.logger ?? createLogger(options.logLevel ?? 'info')
   const env = options.env ?? process.env
-  const resources = options.resources ?? (await loadResources(options.resourcesPath ?? './resources', { ...(options.appId ? { appId: options.appId } : {}), env }))
+  const resources =
+    options.resources ??
+    (await loadResources(options.resourcesPath ?? './resources', { ...(options.appId ? { appId: options.appId } : {}), ...(options.config ? { config: options.config } : {}), env }))
   for (const warning of resources.warnings) logger.warn(warning)
 
   const metrics = new ForwarderMetrics({ defaultMetrics: options.processMetrics ?? true })
@@ -156,7 +166,7 @@ export async function startForwarder(options: ForwarderOptions = {}): Promise<Fo
   let subscriber: Subscriber | undefined
   const notReady = () => (subscriber ? subscriber.notReady() : 'starting')
   if (options.port !== false) {
-    health = await startHealthServer({ port: options.port ?? 9464, host: options.host ?? '127.0.0.1', metrics, notReady })
+    health = await startHealthServer({ port: options.port ?? 9464, host: options.host ?? '127.0.0.1', metrics, notReady, ...(options.healthLimits ? { limits: options.healthLimits } : {}) })
   }
 
   let subscriptions: ForwardSubscription[]
@@ -211,6 +221,9 @@ export async function startForwarder(options: ForwarderOptions = {}): Promise<Fo
   const retryPolicy = (pubsub: string) => resiliency.get(pubsub)?.retry ?? options.retryPolicy ?? DEFAULT_RETRY_POLICY
   const requestTimeoutMs = (pubsub: string) => resiliency.get(pubsub)?.timeoutMs ?? options.requestTimeoutMs ?? 60_000
   const pubsubs = resources.pubsubs.filter((p) => subscriptions.some((s) => s.pubsubname === p.name))
+  // Started before the first message can arrive; without a tracing Configuration no SDK is loaded.
+  const tracer = options.tracer ?? (await startTracing(resources.configuration?.tracing, { serviceName: options.appId || 'mqtt-fn-forwarder' }))
+  if (tracer && !options.tracer) logger.info({ configuration: resources.configuration?.name, samplingRate: resources.configuration?.tracing?.samplingRate }, 'tracing on')
   let dispatcher: Dispatcher | undefined
   const activeSubscriber = new Subscriber({
     pubsubs,
@@ -230,6 +243,7 @@ export async function startForwarder(options: ForwarderOptions = {}): Promise<Fo
     requestTimeoutMs,
     breaker: (pubsub) => breakers.get(pubsub),
     ...(options.onDelivery ? { onDelivery: options.onDelivery } : {}),
+    ...(tracer ? { tracer } : {}),
   })
   for (const s of subscriptions) {
     logger.info(
@@ -264,6 +278,8 @@ export async function startForwarder(options: ForwarderOptions = {}): Promise<Fo
       await activeSubscriber.close()
       await health?.close()
       targets.destroy()
+      // The spans of what was settled are exported before the process ends (bounded). A tracer passed in is its owner's to stop.
+      if (tracer && !options.tracer) await tracer.shutdown()
       logger.info(report, 'forwarder stopped')
       return report
     })()

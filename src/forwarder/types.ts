@@ -1,5 +1,6 @@
 import type { ResourceLocation } from '../core/errors.js'
 import type { IncomingMessage } from '../core/pubsub/types.js'
+import type { Span } from '../tracing/types.js'
 
 /**
  * What a stage decides about one message, in daprd's words: `success` (ack), `retry`
@@ -119,6 +120,8 @@ export interface Received {
   /** Delivery attempts made so far, and what the last one said (a dead letter tells them). */
   attempts?: number
   lastOutcome?: string
+  /** Its CONSUMER span, when tracing is on (tracing.ts). */
+  span?: Span
 }
 
 /**

@@ -13,12 +13,14 @@ export function lazyRelayTarget(runtime: FunctionRuntime): () => Promise<RelayTa
   let target: Promise<RelayTarget> | undefined
   return () => {
     // A failure is kept, as the runtime keeps a failed load: the resources do not change.
-    target ??= runtime.resources().then((loaded) => {
+    target ??= runtime.resources().then(async (loaded) => {
       const visible = loaded.pubsubs.filter((p) => inScope(p.scopes, settings.appId ?? ''))
       const pubsub = choosePubsub(visible, settings.pubsubName)
       const relay: RelayTarget = { pubsub, publisher: runtime.publisher(pubsub) }
       if (settings.defaultTopic !== undefined) relay.defaultTopic = settings.defaultTopic
       if (settings.appId !== undefined) relay.appId = settings.appId
+      const tracer = await runtime.tracer()
+      if (tracer) relay.tracer = tracer
       return relay
     })
     return target

@@ -6,6 +6,7 @@ import { isPublishAllowed } from '../core/resources/scopes.js'
 import type { PubsubComponent } from '../core/resources/types.js'
 import { validatePublishTopic } from '../core/topics/index.js'
 import type { Publisher } from './publisher.js'
+import type { Span, Tracer } from '../tracing/types.js'
 
 /**
  * One queue message (an SQS record, an Azure Storage Queue message) on its way to MQTT. The
@@ -54,6 +55,8 @@ export interface RelayTarget {
   defaultTopic?: string
   /** `APP_ID`: CloudEvent `source`. */
   appId?: string
+  /** A PRODUCER span per message when a Configuration turns tracing on. */
+  tracer?: Tracer
 }
 
 /** A queue message that could not be relayed; names the message, never its payload. */
@@ -76,10 +79,24 @@ export interface RelayPlan {
   raw: boolean
   /** MQTT 5 per-message fields (absent on 3.1.1 and when the message has none). */
   properties?: PublishOptions
+  /** The message's PRODUCER span (traced relays), ended by `relayMessage`. */
+  span?: Span
 }
 
 /** Decides topic and payload; throws RelayError for a message that can never be published. */
 export function planRelay(message: QueueMessage, target: Omit<RelayTarget, 'publisher'>): RelayPlan {
+  const planned: { span?: Span } = {}
+  try {
+    return planMessage(message, target, planned)
+  } catch (err) {
+    // A message that cannot be planned still shows in the trace, failed.
+    planned.span?.fail(errorMessage(err))
+    planned.span?.end()
+    throw err
+  }
+}
+
+function planMessage(message: QueueMessage, target: Omit<RelayTarget, 'publisher'>, planned: { span?: Span }): RelayPlan {
   const body = readBody(message)
   const attributes = message.attributes ?? {}
   const explicitType = attributes.contentType
@@ -87,6 +104,14 @@ export function planRelay(message: QueueMessage, target: Omit<RelayTarget, 'publ
     isCloudEvent(body.json) && (explicitType === undefined || isCloudEventsType(explicitType)) ? body.json : undefined
 
   const topic = chooseTopic(message, cloudEvent, attributes.topic, target.defaultTopic)
+  // Its parent: the trace the message came with (a CloudEvent body's, or a `traceparent` attribute).
+  const span = target.tracer?.startSpan(`publish ${topic}`, {
+    kind: 'producer',
+    parent: typeof cloudEvent?.traceparent === 'string' ? cloudEvent.traceparent : attributes.metadata?.['traceparent'],
+    tracestate: typeof cloudEvent?.tracestate === 'string' ? cloudEvent.tracestate : attributes.metadata?.['tracestate'],
+    attributes: { 'messaging.system': 'mqtt', 'messaging.operation.type': 'send', 'messaging.destination.name': topic, 'mqttfn.pubsub': target.pubsub.name, 'mqttfn.queue.message_id': message.id },
+  })
+  if (span) planned.span = span
   if (!isPublishAllowed(target.pubsub, topic, target.appId ?? '')) {
     throw new RelayError(
       message.id,
@@ -125,8 +150,10 @@ export function planRelay(message: QueueMessage, target: Omit<RelayTarget, 'publ
       // The message's other attributes are request metadata (cloudevent.* overrides, the TTL), as on the publish API.
       metadata: { ...(attributes.metadata ?? {}), ...(raw ? { rawPayload: 'true' } : {}) },
       ...(target.appId === undefined ? {} : { appId: target.appId }),
+      ...(span ? { traceparent: span.traceparent, tracestate: span.tracestate } : {}),
     })
     const plan: RelayPlan = { topic, payload: built.payload, raw: built.raw }
+    if (span) plan.span = span
     const metadata = { ...(attributes.metadata ?? {}) }
     let properties: PublishOptions
     try {
@@ -156,12 +183,15 @@ export async function relayMessage(message: QueueMessage, target: RelayTarget): 
   try {
     await target.publisher.publish(plan.topic, plan.payload, plan.properties)
   } catch (err) {
+    plan.span?.fail(errorMessage(err))
     const retriable = err instanceof MqttFnError ? err.retriable : true
     throw new RelayError(message.id, errorMessage(err), {
       code: err instanceof MqttFnError ? err.code : 'ERR_PUBSUB_PUBLISH_MESSAGE',
       retriable,
       cause: err,
     })
+  } finally {
+    plan.span?.end()
   }
 }
 

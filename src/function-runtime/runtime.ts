@@ -5,6 +5,8 @@ import { loadResources } from '../core/resources/index.js'
 import type { LoadedResources, PubsubComponent } from '../core/resources/types.js'
 import { boundedPublisher, type Publisher } from './publisher.js'
 import type { FunctionSettings } from './settings.js'
+import { startTracing } from '../tracing/index.js'
+import type { Tracer } from '../tracing/types.js'
 
 /** Where a function's messages go; `console` on both platforms (Lambda and Azure capture it). */
 export interface FunctionLogger {
@@ -48,6 +50,17 @@ export interface FunctionRuntime {
    * deadline. A function property, not a method: callers pass it on unbound.
    */
   readonly publisher: (component: PubsubComponent) => Publisher
+  /**
+   * The tracer the applying Configuration (`MQTTFN_CONFIG`, else the only one) sets up, made
+   * once per instance; undefined without one (no OpenTelemetry code is loaded then) or when the
+   * resources do not load. Never rejects.
+   */
+  tracer(): Promise<Tracer | undefined>
+  /**
+   * Exports the spans ended so far; every handler awaits it before its invocation returns (a
+   * frozen sandbox sends nothing). Nothing to do when no tracer was asked for. Never rejects.
+   */
+  flushTraces(): Promise<void>
 }
 
 export function createFunctionRuntime(options: FunctionRuntimeOptions): FunctionRuntime {
@@ -58,8 +71,9 @@ export function createFunctionRuntime(options: FunctionRuntimeOptions): Function
   const publisherFor = (component: PubsubComponent): Publisher => boundedPublisher(component, getClient(component))
 
   let resources: Promise<LoadedResources> | undefined
+  let tracer: Promise<Tracer | undefined> | undefined
 
-  return {
+  const runtime: FunctionRuntime = {
     settings,
     logger,
     resources() {
@@ -77,7 +91,24 @@ export function createFunctionRuntime(options: FunctionRuntimeOptions): Function
       return resources
     },
     publisher: publisherFor,
+    tracer() {
+      tracer ??= runtime.resources().then(
+        (loaded) =>
+          // `simple`: each span is sent when it ends, so the flush before returning has little left to wait for.
+          startTracing(loaded.configuration?.tracing, { serviceName: settings.appId ?? 'mqtt-fn-function', processor: 'simple', flushTimeoutMs: 2000 }).catch((err: unknown) => {
+            logger.error(`mqtt-fn: tracing not started: ${errorMessage(err)}`)
+            return undefined
+          }),
+        () => undefined,
+      )
+      return tracer
+    },
+    async flushTraces() {
+      if (tracer === undefined) return
+      await (await tracer)?.flush()
+    },
   }
+  return runtime
 }
 
 function defaultLoad(settings: FunctionSettings): Promise<LoadedResources> {

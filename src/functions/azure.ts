@@ -35,7 +35,12 @@ export function withPubsub<T, R>(handler: AzurePubsubHandler<T, R>, options: Azu
   return async (trigger, context) => {
     const deadline = timeoutMs === undefined ? undefined : Date.now() + timeoutMs
     const pubsub = boundPubsub(api, () => (deadline === undefined ? undefined : Math.max(0, deadline - Date.now())))
-    return handler(trigger, context, pubsub)
+    try {
+      return await handler(trigger, context, pubsub)
+    } finally {
+      // The publish spans leave before the invocation ends.
+      await api.flushTraces()
+    }
   }
 }
 

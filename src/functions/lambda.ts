@@ -26,6 +26,9 @@ export function pubsubMiddleware<E = unknown, R = unknown>(options: PubsubOption
       const context = request.context
       context.pubsub = boundPubsub(api, () => remainingTime(context))
     },
+    // The publish spans leave before the invocation ends (a frozen sandbox sends nothing).
+    after: () => api.flushTraces(),
+    onError: () => api.flushTraces(),
   }
 }
 

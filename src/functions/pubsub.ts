@@ -125,11 +125,17 @@ export function boundPubsub(api: () => Promise<ApiHandler>, remainingMs: () => n
   }
 }
 
+/** The publish API of `publishApiFor`, and the flush its wrappers await before an invocation returns. */
+export type LazyPublishApi = (() => Promise<ApiHandler>) & {
+  /** Exports the spans of publishes made so far (a tracing Configuration); nothing to do otherwise. Never rejects. */
+  flushTraces(): Promise<void>
+}
+
 /** The publish API over the resources the options name, created on first use. */
-export function publishApiFor(options: PubsubOptions): () => Promise<ApiHandler> {
+export function publishApiFor(options: PubsubOptions): LazyPublishApi {
   let runtime: FunctionRuntime | undefined
   let api: (() => Promise<ApiHandler>) | undefined
-  return () => {
+  const get = () => {
     // Run by `mqtt-fn dev`: publish through its API, to its broker, in its log.
     const host = hostPublishApi()
     if (host !== undefined) return Promise.resolve(host)
@@ -146,6 +152,7 @@ export function publishApiFor(options: PubsubOptions): () => Promise<ApiHandler>
     }
     return api()
   }
+  return Object.assign(get, { flushTraces: async () => runtime?.flushTraces() })
 }
 
 /** Where `resources/` is looked for: beside this code when bundled, else the Lambda task root, else the working directory. */

@@ -1,6 +1,7 @@
 import type { PublishOptions, Logger } from '../core/pubsub/types.js'
 import type { LoadedResources, PubsubComponent } from '../core/resources/types.js'
 import type { ApiHandler } from './types.js'
+import type { Tracer } from '../tracing/types.js'
 
 /** What the publish API needs of an MQTT client: a publish that settles after the PUBACK or a bounded failure. */
 export interface PublishClient {
@@ -45,6 +46,11 @@ export interface PublishApiOptions {
    * without a release version reports); `extended.mqttfn` always says what answered.
    */
   runtimeVersion?: string
+  /**
+   * Spans for each publish (SERVER for the request, PRODUCER for the publish, whose context the
+   * CloudEvent carries). Absent (the default, and without a tracing Configuration) costs nothing.
+   */
+  tracer?: Tracer
 }
 
 /** The handler, with the body limit it enforces (the Node adapter reads bodies up to it). */

@@ -25,6 +25,7 @@ import { metadataFromQuery, rawPayloadFlag, retainFlag } from './request-metadat
 import { emptyResponse, jsonResponse } from './responses.js'
 import { isExcludedFromApiToken, matchRoute, pathUnescape, UnescapeError, type RouteMatch } from './router.js'
 import type { ApiRequest, ApiResponse } from './types.js'
+import type { Span, Tracer } from '../tracing/types.js'
 
 /** Beyond the client's own bounds (connect + PUBACK), how long the handler waits before answering 500 itself. */
 
@@ -52,6 +53,13 @@ interface ResolvedTarget {
   requestMetadata: Record<string, string>
 }
 
+/** The spans of one traced publish request: the request's, and (once the target is known) the publish's. */
+interface PublishTrace {
+  tracer: Tracer
+  server: Span
+  producer?: Span
+}
+
 interface PreparedMessage {
   payload: Buffer
   metadata: Record<string, string>
@@ -69,6 +77,7 @@ class PublishApi {
   private readonly getClient: (component: PubsubComponent) => PublishClient
   private readonly log: Logger
   private readonly runtimeVersion: string
+  private readonly tracer: Tracer | undefined
 
   constructor(options: PublishApiOptions) {
     this.appId = options.appId ?? ''
@@ -98,6 +107,7 @@ class PublishApi {
       error: options.logger?.error ?? ((msg, fields) => console.error(msg, fields ?? '')),
     }
     this.runtimeVersion = options.runtimeVersion ?? 'edge'
+    this.tracer = options.tracer
   }
 
   async handle(request: ApiRequest): Promise<ApiResponse> {
@@ -126,10 +136,54 @@ class PublishApi {
       case 'metadata':
         return this.metadata()
       case 'publish':
-        return this.publish(request, match)
+        return this.tracer ? this.traced(this.tracer, request, match) : this.publish(request, match)
       case 'bulkPublish':
-        return this.bulkPublish(request, match)
+        return this.tracer ? this.traced(this.tracer, request, match) : this.bulkPublish(request, match)
     }
+  }
+
+  /**
+   * A publish under a SERVER span (the caller's `traceparent` header its parent) and a PRODUCER
+   * span for the publish itself, whose context the CloudEvent carries as `traceparent`, the way
+   * daprd writes its publish span there: a subscriber's spans continue the same trace.
+   */
+  private async traced(tracer: Tracer, request: ApiRequest, match: RouteMatch): Promise<ApiResponse> {
+    const method = String(request.method)
+    const version = String(request.path).split('/')[1] ?? 'v1.0'
+    const route = match.name === 'publish' ? `/${version}/publish/{pubsubname}/{topic}` : `/${version}/publish/bulk/{pubsubname}/{topic}`
+    const server = tracer.startSpan(`${method} ${route}`, {
+      kind: 'server',
+      parent: header(request, 'traceparent'),
+      tracestate: header(request, 'tracestate'),
+      attributes: { 'http.request.method': method, 'http.route': route, 'url.path': String(request.path) },
+    })
+    const trace: PublishTrace = { tracer, server }
+    try {
+      const response = await (match.name === 'publish' ? this.publish(request, match, trace) : this.bulkPublish(request, match, trace))
+      server.setAttribute('http.response.status_code', response.status)
+      if (response.status >= 500) server.fail(`HTTP ${response.status}`)
+      return response
+    } finally {
+      trace.producer?.end()
+      server.end()
+    }
+  }
+
+  /** The PRODUCER span of a traced publish, child of its SERVER span. */
+  private producer(trace: PublishTrace | undefined, target: ResolvedTarget, messages: number): void {
+    if (!trace) return
+    trace.producer = trace.tracer.startSpan(`publish ${target.topic}`, {
+      kind: 'producer',
+      parent: trace.server,
+      attributes: {
+        'messaging.system': 'mqtt',
+        'messaging.operation.type': 'send',
+        'messaging.operation.name': 'publish',
+        'messaging.destination.name': target.topic,
+        'mqttfn.pubsub': target.name,
+        ...(messages > 1 ? { 'messaging.batch.message_count': messages } : {}),
+      },
+    })
   }
 
   /** Constant time for equal lengths; a length mismatch fails after a same-cost compare. */
@@ -246,22 +300,24 @@ class PublishApi {
   }
 
   /** daprd `onPublish`, in its order: target, body, rawPayload, CloudEvent, scopes, publish. */
-  private async publish(request: ApiRequest, match: RouteMatch): Promise<ApiResponse> {
+  private async publish(request: ApiRequest, match: RouteMatch, trace?: PublishTrace): Promise<ApiResponse> {
     const accepted = this.accept(request, match)
     if (isResponse(accepted)) return accepted
-    return this.limited(accepted.target, () => this.publishAccepted(request, accepted))
+    return this.limited(accepted.target, () => this.publishAccepted(request, accepted, trace))
   }
 
-  private async publishAccepted(request: ApiRequest, accepted: { target: ResolvedTarget; raw: boolean }): Promise<ApiResponse> {
+  private async publishAccepted(request: ApiRequest, accepted: { target: ResolvedTarget; raw: boolean }, trace?: PublishTrace): Promise<ApiResponse> {
     const { target, raw } = accepted
     const { component, name, topic, requestMetadata } = target
+    this.producer(trace, target, 1)
 
     let payload: Buffer = request.body
     let event: Record<string, unknown> | undefined
     if (!raw) {
-      const built = this.envelope(target, request, request.body, header(request, 'content-type'), requestMetadata)
+      const built = this.envelope(target, request, request.body, header(request, 'content-type'), requestMetadata, trace?.producer)
       if (isResponse(built)) return built
       ;({ payload, event } = built)
+      if (trace?.producer && typeof event?.id === 'string') trace.producer.setAttribute('messaging.message.id', event.id)
     }
 
     if (!isPublishAllowed(component, topic, this.appId)) return daprErrors.publishForbidden(name, topic, this.appId)
@@ -276,18 +332,19 @@ class PublishApi {
     const message = binaryMode(component, payload, event, properties)
 
     const failure = await this.send(component, topic, message.payload, retain.value, message.properties)
+    if (failure !== undefined) trace?.producer?.fail(failure)
     if (failure !== undefined) return daprErrors.publishMessage(name, topic, failure)
     return emptyResponse()
   }
 
   /** daprd `onBulkPublish` with the default bulk publisher (the MQTT component has no BulkPublish). */
-  private async bulkPublish(request: ApiRequest, match: RouteMatch): Promise<ApiResponse> {
+  private async bulkPublish(request: ApiRequest, match: RouteMatch, trace?: PublishTrace): Promise<ApiResponse> {
     const accepted = this.accept(request, match)
     if (isResponse(accepted)) return accepted
-    return this.limited(accepted.target, () => this.bulkPublishAccepted(request, accepted))
+    return this.limited(accepted.target, () => this.bulkPublishAccepted(request, accepted, trace))
   }
 
-  private async bulkPublishAccepted(request: ApiRequest, accepted: { target: ResolvedTarget; raw: boolean }): Promise<ApiResponse> {
+  private async bulkPublishAccepted(request: ApiRequest, accepted: { target: ResolvedTarget; raw: boolean }, trace?: PublishTrace): Promise<ApiResponse> {
     const { target, raw } = accepted
     const { component, name, topic, requestMetadata } = target
 
@@ -325,12 +382,13 @@ class PublishApi {
       })
     }
 
+    this.producer(trace, target, messages.length)
     const events: (Record<string, unknown> | undefined)[] = []
     if (!raw) {
       for (const message of messages) {
         // daprd decides rawPayload for the whole request; an entry's own rawPayload is ignored.
         const { rawPayload: _ignored, ...envelopeMetadata } = message.metadata
-        const built = this.envelope(target, request, message.payload, message.contentType, envelopeMetadata)
+        const built = this.envelope(target, request, message.payload, message.contentType, envelopeMetadata, trace?.producer)
         if (isResponse(built)) return built
         message.payload = built.payload
         events.push(built.event)
@@ -364,6 +422,7 @@ class PublishApi {
       const error = results[i]
       return error === undefined ? [] : [`{"entryId":${goString(message.entryId)},"error":${goString(error)}}`]
     })
+    if (failed.length > 0) trace?.producer?.fail(`${failed.length} of ${messages.length} entries failed`)
     if (failed.length === 0) return emptyResponse()
     return jsonResponse(500, `{"failedEntries":[${failed.join(',')}],"errorCode":"ERR_PUBSUB_PUBLISH_MESSAGE"}`)
   }
@@ -375,9 +434,11 @@ class PublishApi {
     data: Buffer,
     contentType: string | undefined,
     metadata: Record<string, string>,
+    producer?: Span,
   ): { payload: Buffer; event?: Record<string, unknown> } | ApiResponse {
-    const traceparent = header(request, 'traceparent')
-    const tracestate = header(request, 'tracestate')
+    // Traced: the publish span is the parent the subscribers see. Untraced: the caller's context, as before.
+    const traceparent = producer ? producer.traceparent : header(request, 'traceparent')
+    const tracestate = producer ? producer.tracestate || header(request, 'tracestate') : header(request, 'tracestate')
     try {
       const built = buildPublishPayload({
         pubsubName: target.name,

@@ -99,8 +99,9 @@ describe('npm run build', () => {
     it("'mqtt-fn/forwarder' resolves and brings the forwarder's packages, not aedes", async () => {
       const { packages, exports } = await loads('mqtt-fn/forwarder')
       expect(exports).toContain('startForwarder')
-      expect(packages).toEqual(expect.arrayContaining(['mqtt', 'pino', 'prom-client', '@bufbuild/cel', 'undici']))
-      expect(packages).not.toContain('aedes')
+      expect(packages).toEqual(expect.arrayContaining(['mqtt', 'pino', 'prom-client', 'undici']))
+      // CEL loads with the first expression compiled, the OpenTelemetry SDK with a tracing Configuration.
+      for (const absent of ['aedes', '@bufbuild/cel', '@opentelemetry/sdk-trace-base']) expect(packages).not.toContain(absent)
     })
 
     it("'mqtt-fn/local' resolves and brings aedes, not the forwarder's packages", async () => {
@@ -168,9 +169,18 @@ describe('npm run build', () => {
       expect(bundle).toBe((await stat(join(dist, 'aws', name, 'index.mjs'))).size)
       const included = Object.keys(parts)
       expect(included).toContain('mqtt')
-      for (const absent of ['aedes', '@aws-sdk/client-lambda', '@azure/functions', 'src/cli', 'src/forwarder', 'src/local']) {
+      for (const absent of ['aedes', '@aws-sdk/client-lambda', '@azure/functions', '@opentelemetry/sdk-trace-base', 'src/cli', 'src/forwarder', 'src/local']) {
         expect(included, `${name} must not bundle ${absent}`).not.toContain(absent)
       }
+    }
+  })
+
+  it('leaves the OpenTelemetry SDK out of each function bundle, in the chunk beside it that tracing imports', async () => {
+    for (const dir of [join(dist, 'aws', 'http-publish'), join(dist, 'aws', 'sqs-relay'), join(dist, 'azure')]) {
+      const bundle = await readFile(join(dir, 'index.mjs'), 'utf8')
+      expect(bundle).toContain('./tracing-otel.mjs')
+      expect(bundle).not.toContain('BatchSpanProcessor')
+      expect(await readFile(join(dir, 'tracing-otel.mjs'), 'utf8')).toContain('BatchSpanProcessor')
     }
   })
 

@@ -14,16 +14,19 @@ const SRC = fileURLToPath(new URL('../../src/', import.meta.url))
 /** Folder (relative to src) -> the folders its modules may import, itself included. */
 const MAY_IMPORT: Record<string, string[]> = {
   core: ['core'],
-  http: ['http', 'core'],
+  // Tracing: the facade (types.ts) everyone may name, and the SDK behind a dynamic import (otel.ts).
+  tracing: ['tracing', 'core'],
+  // tracing/types.ts holds types only (erased): the publish API is handed a Tracer.
+  http: ['http', 'core', 'tracing/types.ts'],
   // grpc/gen: the AppCallback messages of a gRPC app's target (generated code, no logic).
-  forwarder: ['forwarder', 'core', 'grpc/gen'],
-  'function-runtime': ['function-runtime', 'core'],
+  forwarder: ['forwarder', 'core', 'grpc/gen', 'tracing'],
+  'function-runtime': ['function-runtime', 'core', 'tracing'],
   'platforms/http-function': ['platforms', 'function-runtime', 'http', 'core'],
   // http/types.ts holds types only (erased from bundles): the HTTP adapters translate to them.
   'platforms/aws': ['platforms/aws', 'platforms/http-function', 'function-runtime', 'core', 'http/types.ts'],
   'platforms/azure': ['platforms/azure', 'platforms/http-function', 'function-runtime', 'core', 'http/types.ts'],
   local: ['local', 'http', 'grpc', 'forwarder', 'core'],
-  cli: ['cli', 'local', 'http', 'grpc', 'forwarder', 'core'],
+  cli: ['cli', 'local', 'http', 'grpc', 'forwarder', 'core', 'tracing'],
   // The gRPC API answers through the HTTP publish API, in process.
   grpc: ['grpc', 'http', 'core'],
   // The functions API answers through the publish API the HTTP function runs (http via platforms/http-function).

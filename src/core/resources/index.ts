@@ -17,9 +17,11 @@ export { isTruthy } from './truthy.js'
 export { inScope, isPublishAllowed, parseScopes, parseTopicList } from './scopes.js'
 export { expandTemplate, generateConsumerId, DEFAULT_APP_ID, type TemplateContext } from './template.js'
 export { BULK_DEFAULTS } from './subscription.js'
+export { DEFAULT_SAMPLING_RATE, OTEL_PROTOCOLS, selectConfiguration, tracingEnabled } from './configuration.js'
 export type {
   BrokerUrl,
   BulkSubscribe,
+  ConfigurationResource,
   LoadOptions,
   LoadedResources,
   MqttMetadata,
@@ -29,4 +31,5 @@ export type {
   RouteRule,
   SecretStoreComponent,
   SubscriptionResource,
+  TracingConfiguration,
 } from './types.js'

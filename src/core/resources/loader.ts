@@ -14,8 +14,10 @@ import { EnvSecretStore } from './secret-store-env.js'
 import { FileSecretStore } from './secret-store-file.js'
 import type { SecretStore } from './secret-store.js'
 import { readSubscription } from './subscription.js'
+import { readConfiguration, selectConfiguration } from './configuration.js'
 import { expandTemplate, templateContext, type TemplateContext } from './template.js'
 import type {
+  ConfigurationResource,
   LoadOptions,
   LoadedResources,
   OtherResource,
@@ -166,6 +168,7 @@ async function loadUnsafe(files: readonly ResourceFile[], options: LoadOptions, 
   const storeDocs: ComponentDoc[] = []
   const subscriptionDocs: { file: string; document: number; value: Record<string, unknown>; reporter: Reporter }[] = []
   const others: OtherResource[] = []
+  const configurations: ConfigurationResource[] = []
   const firstSeen = new Map<string, { file: string; document: number }>()
 
   for (const { file, text } of files) {
@@ -199,6 +202,10 @@ async function loadUnsafe(files: readonly ResourceFile[], options: LoadOptions, 
         else if (isStoreType(header.type)) storeDocs.push({ file, document, header, reporter })
         else others.push(other(file, document, kind, header.name, value))
       } else {
+        if (kind === 'Configuration') {
+          const configuration = readConfiguration(value, reporter, { file, document })
+          if (configuration) configurations.push(configuration)
+        }
         others.push(other(file, document, kind, name ?? '', value))
       }
     }
@@ -261,11 +268,16 @@ async function loadUnsafe(files: readonly ResourceFile[], options: LoadOptions, 
     )
   }
 
+  const selected = selectConfiguration(configurations, options.config ?? env.MQTTFN_CONFIG)
+  if (selected.problem !== undefined) sink.at({ file: configurations[0]?.file ?? files[0]?.file ?? '(resources)', document: 0 }).error('', selected.problem)
+
   if (sink.problems.length > 0) throw new ResourceError(inFileOrder(sink.problems, files))
 
   const sensitiveValues = [...new Set(pubsubs.flatMap((p) => p.sensitiveValues ?? []))]
   registerSensitiveValues(sensitiveValues)
-  return { pubsubs, secretStores, subscriptions, others, warnings: sink.warnings, sensitiveValues }
+  const loaded: LoadedResources = { pubsubs, secretStores, subscriptions, others, configurations, warnings: sink.warnings, sensitiveValues }
+  if (selected.configuration) loaded.configuration = selected.configuration
+  return loaded
 }
 
 function loadPubsub(doc: ComponentDoc, stores: ReadonlyMap<string, StoreEntry>, ctx: TemplateContext): PubsubComponent | undefined {

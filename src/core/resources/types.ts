@@ -122,11 +122,34 @@ export interface OtherResource extends ResourceLocation {
   scopes?: string[]
 }
 
+/** `spec.tracing` of a Dapr Configuration, parsed (configuration.ts). */
+export interface TracingConfiguration {
+  /** 0..1; 0 turns tracing off. */
+  samplingRate: number
+  /** Spans to stdout as well (daprd's `stdout: true`). */
+  stdout: boolean
+  /** OTLP: `endpointAddress` is host[:port] (daprd's form) or a URL; `protocol` http (OTLP/HTTP) or grpc. */
+  otel?: { endpointAddress: string; isSecure: boolean; protocol: 'http' | 'grpc' }
+  /** Zipkin v2 JSON: the full URL, e.g. http://localhost:9411/api/v2/spans. */
+  zipkin?: { endpointAddress: string }
+}
+
+export interface ConfigurationResource extends ResourceLocation {
+  kind: 'Configuration'
+  name: string
+  /** Absent when the Configuration has no `spec.tracing`. */
+  tracing?: TracingConfiguration
+}
+
 export interface LoadedResources {
   pubsubs: PubsubComponent[]
   secretStores: SecretStoreComponent[]
   subscriptions: SubscriptionResource[]
   others: OtherResource[]
+  /** Every Configuration of the folder (each is also in `others`, as it was before they were parsed). */
+  configurations?: ConfigurationResource[]
+  /** The Configuration that applies: the one named by `LoadOptions.config` / `MQTTFN_CONFIG`, else the only one. */
+  configuration?: ConfigurationResource
   /** Non-fatal findings (unknown metadata keys...), already formatted `FILE: document N (...)`. */
   warnings: string[]
   /** Union of every pubsub's `sensitiveValues`; always set by the loader (see PubsubComponent). */
@@ -143,4 +166,9 @@ export interface LoadOptions {
    * Default: the folder of the YAML file that declares the store.
    */
   baseDir?: string
+  /**
+   * Name of the Configuration that applies (daprd's `--config`); default the environment's
+   * `MQTTFN_CONFIG`, else the only Configuration of the folder.
+   */
+  config?: string
 }

@@ -24,11 +24,15 @@ export function createHttpPublishHandler(runtime: FunctionRuntime, options: Http
     .use(httpFailureResponse({ logger: runtime.logger }))
     .handler(async (event: AwsHttpEvent, context: Context): Promise<AwsHttpResult> => {
       const request = toApiRequest(event, options)
-      const response = await runWithDeadline(remainingTime(context), async () => {
-        const api = await publishApi()
-        return api(request)
-      })
-      return toHttpResult(response)
+      try {
+        const response = await runWithDeadline(remainingTime(context), async () => {
+          const api = await publishApi()
+          return api(request)
+        })
+        return toHttpResult(response)
+      } finally {
+        await runtime.flushTraces()
+      }
     })
   return handler
 }

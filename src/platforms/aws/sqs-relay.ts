@@ -29,11 +29,15 @@ export function createSqsRelayHandler(runtime: FunctionRuntime, options: SqsRela
     .handler(async (event: unknown, context: Context): Promise<RecordOutcomes> => {
       const records = recordsOf(event)
       if (records.length === 0) return []
-      return runWithDeadline(remainingTime(context), async () => {
-        const target = await relayTarget()
-        const messages = records.map(toQueueMessage)
-        return isFifo(records) ? relayInOrder(messages, target) : Promise.allSettled(messages.map((m) => relayMessage(m, target)))
-      })
+      try {
+        return await runWithDeadline(remainingTime(context), async () => {
+          const target = await relayTarget()
+          const messages = records.map(toQueueMessage)
+          return isFifo(records) ? relayInOrder(messages, target) : Promise.allSettled(messages.map((m) => relayMessage(m, target)))
+        })
+      } finally {
+        await runtime.flushTraces()
+      }
     })
   // The middleware turns the outcomes into the SQS batch response.
   return handler as unknown as SqsRelayHandler

@@ -21,6 +21,8 @@ export function createAzureHttpPublishHandler(runtime: FunctionRuntime, options:
       return toHttpResponseInit(await api(apiRequest))
     } catch (error) {
       return toHttpResponseInit(failureResponse(error, contextLogger(context, runtime)))
+    } finally {
+      await runtime.flushTraces()
     }
   }
 }

@@ -29,6 +29,8 @@ export function createAzureQueueRelayHandler(runtime: FunctionRuntime): StorageQ
         }`,
       )
       throw error
+    } finally {
+      await runtime.flushTraces()
     }
   }
 }

@@ -17,8 +17,9 @@ export function lazyPublishApi(runtime: FunctionRuntime, options: PublishFunctio
   let api: Promise<ApiHandler> | undefined
   return () => {
     // A failure is kept, as the runtime keeps a failed load: the resources do not change.
-    api ??= runtime.resources().then((resources) =>
-      createPublishApi({
+    api ??= runtime.resources().then(async (resources) => {
+      const tracer = await runtime.tracer()
+      return createPublishApi({
         resources,
         // Unset is undefined: the publish API reads each of these with `??`.
         appId: settings.appId,
@@ -26,8 +27,9 @@ export function lazyPublishApi(runtime: FunctionRuntime, options: PublishFunctio
         maxBodyBytes: options.maxBodyBytes,
         getClient: runtime.publisher,
         logger: { error: (...args: unknown[]) => logger.error('mqtt-fn:', ...args) },
-      }),
-    )
+        tracer,
+      })
+    })
     return api
   }
 }

@@ -108,6 +108,9 @@ describe('infra/forwarder/Dockerfile', () => {
     expect(forward).toContain('...commonOptions')
     expect(await readFile(join(root, 'src/cli/args.ts'), 'utf8')).toMatch(/'resources-path': \{ type: 'string'/)
     expect(forward).toMatch(/port: \{ type: 'string', default: process\.env\.MQTTFN_FORWARD_PORT \?\? '9464' \}/)
+    // `forward` binds the health port to loopback unless told; the image tells it all interfaces.
+    expect(forward).toMatch(/host: \{ type: 'string', default: process\.env\.MQTTFN_FORWARD_HOST \?\? '127\.0\.0\.1' \}/)
+    expect(instructions.filter((i) => i.op === 'ENV' && i.stage === 'runtime').map((i) => i.args)).toContain('MQTTFN_FORWARD_HOST=0.0.0.0')
   })
 
   it('checks /healthz with Node itself (no curl in the image)', () => {

@@ -137,6 +137,8 @@ describe('infra/kubernetes', () => {
     expect(probePort(c, c.readinessProbe)).toBe(9464)
     expect(d.spec.template.metadata.annotations).toEqual({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': '9464', 'prometheus.io/path': '/metrics' })
     expect(c.args).toEqual(['--resources-path', '/resources', '--port', '9464'])
+    // The health port binds 127.0.0.1 by default; the kubelet probes the pod IP.
+    expect(c.env?.find((e) => e.name === 'MQTTFN_FORWARD_HOST')?.value).toBe('0.0.0.0')
     expect(c.volumeMounts).toEqual([{ name: 'resources', mountPath: '/resources', readOnly: true }])
   })
 
