@@ -3,18 +3,22 @@
 // the Functions host imports dist/functions/azure/index.mjs (here the @azure/functions copy in
 // the bundle runs in its test mode, so the handlers are called through the module's exports).
 import { execFile } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
 import { unzipSync } from 'fflate'
+import { HttpRequest, InvocationContext } from '@azure/functions'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { PlatformHandlers } from '../integration/platforms/cases.js'
 import { describePlatformCases } from '../integration/platforms/cases.js'
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../src/local/broker.js'
 import { recordTopics, type Recorder } from '../helpers/mqtt-recorder.js'
 import { pubsubYaml } from '../../support/component-yaml.js'
+import { lambdaContext as awsLambdaContext, sqsEvent } from '../../support/aws-events.js'
+import { startOtlpReceiver, tracingConfigurationYaml, type OtlpReceiver } from '../helpers/otlp.js'
 
 const root = resolve(import.meta.dirname, '../..')
 const dist = join(root, 'dist/functions')
@@ -250,6 +254,68 @@ describe('the examples, bundled as a user bundles a function written with mqtt-f
       expect(sizes.examples[name].bundle).toBeLessThan(0.1 * sizes.mqttAlone)
     }
     expect(Object.keys(sizes.examples['checkout'].parts)).toContain('mqtt')
+  })
+})
+
+describe('the function bundles with a tracing Configuration in their resources', () => {
+  let broker: EmbeddedBroker
+  let receiver: OtlpReceiver
+  let resources: string
+  let recorder: Recorder
+  const saved = Object.fromEntries(ENV_KEYS.map((k) => [k, process.env[k]]))
+  beforeAll(async () => {
+    await build()
+    broker = await startEmbeddedBroker()
+    receiver = await startOtlpReceiver()
+    resources = await mkdtemp(join(tmpdir(), 'mqttfn-traced-bundle-'))
+    await writeFile(join(resources, 'pubsub.yaml'), pubsubYaml({ name: 'pubsub', url: broker.url, metadata: { qos: '1' } }))
+    await writeFile(join(resources, 'configuration.yaml'), tracingConfigurationYaml(receiver))
+    recorder = await recordTopics(broker.url, 'traced/#')
+  }, 120_000)
+  afterAll(async () => {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k]
+      else process.env[k] = v
+    }
+    await recorder?.close()
+    await receiver?.close()
+    await broker?.close()
+    await rm(resources, { recursive: true, force: true })
+  })
+
+  it('the SQS relay loads the tracing chunk and has exported its span, child of the event, when the invocation returns', async () => {
+    const mod = await load('aws/sqs-relay/index.mjs', { MQTTFN_RESOURCES_PATH: resources, MQTTFN_PUBSUB: 'pubsub', MQTTFN_TOPIC: 'traced/relay', APP_ID: 'relay-fn' })
+    const handler = mod['handler'] as (event: unknown, context: unknown) => Promise<{ batchItemFailures: unknown[] }>
+    const traceId = randomBytes(16).toString('hex')
+    const parentId = randomBytes(8).toString('hex')
+    const event = { id: 'ev-1', source: 'shop', type: 'order', specversion: '1.0', datacontenttype: 'application/json', data: { n: 1 }, traceparent: `00-${traceId}-${parentId}-01` }
+    const got = recorder.next((m) => m.topic === 'traced/relay')
+    expect(await handler(sqsEvent([{ body: JSON.stringify(event) }]), awsLambdaContext())).toEqual({ batchItemFailures: [] })
+    // No wait: the handler flushed before it returned.
+    const spans = receiver.spans.filter((s) => s.traceId === traceId)
+    expect(spans).toMatchObject([{ service: 'relay-fn', kind: 'producer', name: 'publish traced/relay', parentSpanId: parentId }])
+    expect(JSON.parse((await got).payload.toString()).traceparent).toBe(`00-${traceId}-${spans[0]?.spanId}-01`)
+  })
+
+  it("the Azure publish function: server and producer spans, the caller's trace, exported when it answers", async () => {
+    const mod = await load('azure/index.mjs', { MQTTFN_RESOURCES_PATH: resources, APP_ID: 'azure-fn' })
+    const publish = mod['publish'] as (request: HttpRequest, context: InvocationContext) => Promise<{ status?: number }>
+    const traceId = randomBytes(16).toString('hex')
+    const callerId = randomBytes(8).toString('hex')
+    const request = new HttpRequest({
+      method: 'POST',
+      url: 'https://app.azurewebsites.net/v1.0/publish/pubsub/traced/azure',
+      headers: { 'content-type': 'application/json', traceparent: `00-${traceId}-${callerId}-01` },
+      body: { string: '{"n":2}' },
+    })
+    const got = recorder.next((m) => m.topic === 'traced/azure')
+    expect((await publish(request, new InvocationContext({ invocationId: 'inv-traced', functionName: 'publish', logHandler: () => {} }))).status).toBe(204)
+    const spans = receiver.spans.filter((s) => s.traceId === traceId)
+    const server = spans.find((s) => s.kind === 'server')
+    const producer = spans.find((s) => s.kind === 'producer')
+    expect(server).toMatchObject({ service: 'azure-fn', name: 'POST /v1.0/publish/{pubsubname}/{topic}', parentSpanId: callerId })
+    expect(producer).toMatchObject({ service: 'azure-fn', name: 'publish traced/azure', parentSpanId: server?.spanId })
+    expect(JSON.parse((await got).payload.toString()).traceparent).toBe(`00-${traceId}-${producer?.spanId}-01`)
   })
 })
 
