@@ -77,29 +77,44 @@ const trimPlugin = {
 }
 
 /**
- * The OpenTelemetry SDK (about 0.7 MB) loads only when a Configuration turns tracing on
- * (src/tracing/index.ts imports `./otel.js` dynamically). A single-file bundle would inline it,
- * so it is left as an import of `./tracing-otel.mjs`, written beside each bundle by `withTracingChunk`.
+ * Code a function needs only for some resources, and too big to carry in every bundle: a
+ * single-file bundle would inline a dynamic import, so each is left as an import of a chunk
+ * written beside the bundle by `withLazyChunks`.
+ * - tracing-otel.mjs: the OpenTelemetry SDK (about 0.7 MB), imported by src/tracing/index.ts
+ *   once a Configuration turns tracing on;
+ * - aws-sigv4.mjs: the AWS credential chain and SigV4 signer, imported by
+ *   src/core/pubsub/auth/aws-iot.ts at the first connect of an `authMethod: aws-sigv4` component.
  */
-const TRACING_CHUNK = 'tracing-otel.mjs'
-const tracingChunkPlugin = {
-  name: 'mqtt-fn-tracing-chunk',
+const LAZY_CHUNKS = [
+  { file: 'tracing-otel.mjs', specifier: './otel.js', importer: /[\\/]src[\\/]tracing[\\/]index\.ts$/, entry: 'src/tracing/otel.ts' },
+  { file: 'aws-sigv4.mjs', specifier: './aws-sigv4-presign.js', importer: /[\\/]src[\\/]core[\\/]pubsub[\\/]auth[\\/]aws-iot\.ts$/, entry: 'src/core/pubsub/auth/aws-sigv4-presign.ts' },
+]
+const lazyChunkPlugin = {
+  name: 'mqtt-fn-lazy-chunks',
   setup(build) {
-    build.onResolve({ filter: /^\.\/otel\.js$/ }, (a) =>
-      /[\\/]src[\\/]tracing[\\/]index\.ts$/.test(a.importer) ? { path: `./${TRACING_CHUNK}`, external: true } : undefined,
-    )
+    for (const chunk of LAZY_CHUNKS) {
+      const filter = new RegExp(`^${chunk.specifier.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}$`)
+      build.onResolve({ filter }, (a) => (chunk.importer.test(a.importer) ? { path: `./${chunk.file}`, external: true } : undefined))
+    }
   },
 }
 
-let tracingChunk
-/** Bundles src/tracing/otel.ts once, and writes it into `dir`; returns its size. */
-async function withTracingChunk(dir) {
-  tracingChunk ??= esbuild
-    .build({ ...common, plugins: [trimPlugin], entryPoints: [join(root, 'src/tracing/otel.ts')], write: false, outfile: join(dir, TRACING_CHUNK), metafile: false })
-    .then((r) => r.outputFiles)
-  // The chunk, its source map and its LEGAL.txt (legalComments: 'linked').
-  for (const file of await tracingChunk) await writeFile(join(dir, basename(file.path)), file.contents)
-  return (await tracingChunk).find((f) => f.path.endsWith(TRACING_CHUNK)).contents.byteLength
+const builtChunks = new Map()
+/** Bundles each lazy chunk once and writes it (with its source map and LEGAL.txt) into `dir`; returns the sizes by file. */
+async function withLazyChunks(dir) {
+  const sizes = {}
+  for (const chunk of LAZY_CHUNKS) {
+    if (!builtChunks.has(chunk.file)) {
+      builtChunks.set(
+        chunk.file,
+        esbuild.build({ ...common, plugins: [trimPlugin], entryPoints: [join(root, chunk.entry)], write: false, outfile: join(dir, chunk.file), metafile: false }).then((r) => r.outputFiles),
+      )
+    }
+    const files = await builtChunks.get(chunk.file)
+    for (const file of files) await writeFile(join(dir, basename(file.path)), file.contents)
+    sizes[chunk.file] = files.find((f) => f.path.endsWith(chunk.file)).contents.byteLength
+  }
+  return sizes
 }
 
 const common = {
@@ -114,7 +129,7 @@ const common = {
   banner,
   logLevel: 'warning',
   metafile: true,
-  plugins: [trimPlugin, tracingChunkPlugin],
+  plugins: [trimPlugin, lazyChunkPlugin],
 }
 
 /** Bundles `entry`; returns its size and the bytes each package (or our own source folder) adds. */
@@ -215,7 +230,7 @@ async function main() {
     const dir = join(out, 'aws', fn.name)
     await mkdir(dir, { recursive: true })
     const { bytes, parts } = await bundle(fn.entry, join(dir, 'index.mjs'))
-    sizes.tracingChunk = await withTracingChunk(dir)
+    sizes.lazyChunks = await withLazyChunks(dir)
     await cp(resourcesDir, join(dir, 'resources'), { recursive: true })
     const zipBytes = await zipFolder(dir, join(out, 'aws', `${fn.name}.zip`))
     sizes.aws[fn.name] = { bundle: bytes, zip: zipBytes, ratioToMqttAlone: round(bytes / sizes.mqttAlone), parts }
@@ -228,7 +243,7 @@ async function main() {
     const dir = join(out, 'examples', name)
     await mkdir(dir, { recursive: true })
     const { bytes, parts } = await bundle(join('examples/functions', file), join(dir, 'index.mjs'))
-    await withTracingChunk(dir)
+    await withLazyChunks(dir)
     await cp(resourcesDir, join(dir, 'resources'), { recursive: true })
     sizes.examples[name] = { bundle: bytes, ratioToMqttAlone: round(bytes / sizes.mqttAlone), parts }
   }
@@ -239,7 +254,7 @@ async function main() {
     // Provided by the Functions host's Node worker at run time.
     external: ['@azure/functions-core'],
   })
-  await withTracingChunk(azure)
+  await withLazyChunks(azure)
   await cp(resourcesDir, join(azure, 'resources'), { recursive: true })
   await writeFile(join(azure, 'host.json'), JSON.stringify(azureHostJson(), null, 2) + '\n')
   await writeFile(join(azure, 'package.json'), JSON.stringify(await azurePackageJson(), null, 2) + '\n')
@@ -252,7 +267,7 @@ async function main() {
   for (const [name, s] of Object.entries(sizes.aws)) {
     log(`build: dist/functions/aws/${name}/index.mjs ${kb(s.bundle)} (${s.ratioToMqttAlone}x MQTT.js alone), ${name}.zip ${kb(s.zip)}`)
   }
-  log(`build: + ${TRACING_CHUNK} ${kb(sizes.tracingChunk)} beside each function bundle, loaded only when a Configuration turns tracing on`)
+  for (const [file, bytes] of Object.entries(sizes.lazyChunks)) log(`build: + ${file} ${kb(bytes)} beside each function bundle, loaded only when its resources need it`)
   log(`build: dist/functions/azure/index.mjs ${kb(azureBytes)} (${sizes.azure.ratioToMqttAlone}x)`)
   for (const [name, s] of Object.entries(sizes.examples)) {
     log(`build: dist/functions/examples/${name}/index.mjs ${kb(s.bundle)} (${s.ratioToMqttAlone}x)`)

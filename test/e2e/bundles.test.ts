@@ -18,6 +18,7 @@ import { startEmbeddedBroker, type EmbeddedBroker } from '../../src/local/broker
 import { recordTopics, type Recorder } from '../helpers/mqtt-recorder.js'
 import { pubsubYaml } from '../../support/component-yaml.js'
 import { lambdaContext as awsLambdaContext, sqsEvent } from '../../support/aws-events.js'
+import { verifyPresignedIotUrl } from '../helpers/sigv4-verifier.js'
 import { startOtlpReceiver, tracingConfigurationYaml, type OtlpReceiver } from '../helpers/otlp.js'
 
 const root = resolve(import.meta.dirname, '../..')
@@ -179,12 +180,33 @@ describe('npm run build', () => {
     }
   })
 
-  it('leaves the OpenTelemetry SDK out of each function bundle, in the chunk beside it that tracing imports', async () => {
-    for (const dir of [join(dist, 'aws', 'http-publish'), join(dist, 'aws', 'sqs-relay'), join(dist, 'azure')]) {
+  it('leaves the OpenTelemetry SDK and the AWS credential chain out of each function bundle, in the chunks beside it', async () => {
+    for (const dir of [join(dist, 'aws', 'http-publish'), join(dist, 'aws', 'sqs-relay'), join(dist, 'azure'), join(dist, 'examples', 'checkout')]) {
       const bundle = await readFile(join(dir, 'index.mjs'), 'utf8')
-      expect(bundle).toContain('./tracing-otel.mjs')
-      expect(bundle).not.toContain('BatchSpanProcessor')
-      expect(await readFile(join(dir, 'tracing-otel.mjs'), 'utf8')).toContain('BatchSpanProcessor')
+      // A string each package has in its code and nothing else would write.
+      for (const [chunk, marker] of [['tracing-otel.mjs', 'BatchSpanProcessor'], ['aws-sigv4.mjs', 'AWS_CONTAINER_CREDENTIALS_FULL_URI']] as const) {
+        expect(bundle, `${dir}: index.mjs imports ${chunk}`).toContain(`./${chunk}`)
+        expect(bundle, `${dir}: index.mjs carries no ${marker}`).not.toContain(marker)
+        expect(await readFile(join(dir, chunk), 'utf8')).toContain(marker)
+      }
+    }
+  })
+
+  it('the aws-sigv4 chunk, as a function loads it, presigns with the default chain a URL an independent verifier accepts', async () => {
+    const saved = { ...process.env }
+    Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'AKIDBUNDLE', AWS_SECRET_ACCESS_KEY: 'bundle-secret', AWS_SESSION_TOKEN: 'bundle-token' })
+    try {
+      const chunk = (await import(pathToFileURL(join(dist, 'aws', 'sqs-relay', 'aws-sigv4.mjs')).href)) as typeof import('../../src/core/pubsub/auth/aws-sigv4-presign.js')
+      const credentials = await chunk.defaultCredentials()()
+      const host = 'a1b2c3-ats.iot.eu-west-1.amazonaws.com'
+      const url = await chunk.presignIotUrl({ host, port: 443, path: '/mqtt', region: 'eu-west-1', credentials, expiresInSeconds: 300 })
+      const verdict = verifyPresignedIotUrl(url, host, { region: 'eu-west-1', keys: { AKIDBUNDLE: { secretAccessKey: 'bundle-secret', sessionToken: 'bundle-token' } } })
+      expect(verdict).toMatchObject({ ok: true, accessKeyId: 'AKIDBUNDLE', sessionToken: 'bundle-token' })
+    } finally {
+      for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN']) {
+        if (saved[k] === undefined) delete process.env[k]
+        else process.env[k] = saved[k]
+      }
     }
   })
 

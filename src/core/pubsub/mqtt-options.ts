@@ -73,7 +73,9 @@ export function connectOptions(md: MqttMetadata, settings: ConnectSettings): ICl
   // that costs CPU and about a third of the garbage per message. Without DEBUG in the
   // environment nothing can be enabled, so it gets a no-op; DEBUG=mqttjs* works as before.
   if (!process.env.DEBUG) o.log = noop
-  if (u.protocol === 'ws' || u.protocol === 'wss') o.path = u.path
+  // MQTT.js puts `path` after host:port as it is, so a query rides along (a presigned URL's).
+  if (u.protocol === 'ws' || u.protocol === 'wss') o.path = u.query === undefined ? u.path : `${u.path}?${u.query}`
+  if (md.alpnProtocols) o.ALPNProtocols = md.alpnProtocols
   if (u.username !== undefined) o.username = u.username
   if (u.password !== undefined) o.password = u.password
   if (md.caCert) o.ca = md.caCert

@@ -64,7 +64,9 @@ export function parseBrokerUrl(text: string): BrokerUrlResult {
   if (!webSocket && parsed.pathname !== '' && parsed.pathname !== '/') {
     warnings.push('a path is ignored with an MQTT over TCP scheme (only ws and wss use it)')
   }
-  if (parsed.search !== '' || parsed.hash !== '') warnings.push('the query string and fragment are ignored')
+  // A WebSocket URL keeps its query: a presigned URL or an authorizer's parameters live there.
+  if (parsed.search !== '' && !webSocket) warnings.push('the query string is ignored with an MQTT over TCP scheme (only ws and wss send it)')
+  if (parsed.hash !== '') warnings.push('the fragment is ignored')
 
   const displayHost = host.includes(':') ? `[${host}]` : host
   const url: BrokerUrl = {
@@ -74,6 +76,7 @@ export function parseBrokerUrl(text: string): BrokerUrlResult {
     path,
     redacted: `${known.protocol}://${displayHost}:${port}${path === '/' ? '' : path}`,
   }
+  if (webSocket && parsed.search.length > 1) url.query = parsed.search.slice(1)
   if (username !== '') url.username = username
   if (password !== '') url.password = password
   return { ok: true, url, warnings }

@@ -1,3 +1,4 @@
+import { AUTH_FIELDS } from './auth-fields.js'
 import type { FieldTable } from './field-table.js'
 
 /**
@@ -15,7 +16,7 @@ export const MQTT_FIELDS: FieldTable = [
     description:
       'Broker address `scheme://[username][:password]@host[:port][/path]`. Schemes: `mqtt`/`tcp` (port 1883), ' +
       '`mqtts`/`tcps`/`ssl`/`tls` (TLS, port 8883), `ws` (80) and `wss` (443). Unlike daprd, the path of a ' +
-      'WebSocket URL is kept (default `/`); a query string is ignored. Username and password come from the ' +
+      'WebSocket URL is kept (default `/`), and so is its query string (a presigned URL; never logged); over TCP a query string is ignored. Username and password come from the ' +
       'userinfo, percent-decoded; the password is used only when non-empty.',
     example: 'mqtt://localhost:1883',
   },
@@ -89,6 +90,7 @@ export const MQTT_FIELDS: FieldTable = [
     group: 'dapr',
     description: 'PEM private key (PKCS#8, RSA or EC, unencrypted) of `clientCert`; needs `clientCert`. Use a `secretKeyRef`.',
   },
+  ...AUTH_FIELDS,
   {
     name: 'protocolVersion',
     type: 'number',

@@ -1,4 +1,5 @@
 import { publishTopicProblem } from '../topics/index.js'
+import { readAuth } from './auth-metadata.js'
 import { parseBrokerUrl } from './broker-url.js'
 import { FieldReader, type ResolvedItem } from './field-reader.js'
 import { findField } from './field-table.js'
@@ -82,6 +83,7 @@ export function decodeMqttMetadata(
     else if (mode === 'binary') metadata.contentMode = 'binary'
   }
   readTls(fields, reporter, metadata)
+  readAuth(fields, reporter, metadata)
   checkSession(fields, reporter, metadata)
 
   const raw: Record<string, string> = {}
@@ -95,6 +97,8 @@ export function decodeMqttMetadata(
     if (secret) for (const form of sensitiveForms(item.value)) sensitiveValues.add(form)
   }
   if (url.password !== undefined) for (const form of sensitiveForms(url.password)) sensitiveValues.add(form)
+  // A WebSocket query can be a presigned URL or an authorizer's token: never logged.
+  if (url.query !== undefined) for (const form of sensitiveForms(url.query)) sensitiveValues.add(form)
 
   return {
     metadata,

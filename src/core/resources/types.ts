@@ -8,9 +8,14 @@ export interface BrokerUrl {
   port: number
   /** Websocket path (kept, unlike daprd); `/` for TCP. */
   path: string
+  /**
+   * WebSocket only: the query string as written, without `?` (a presigned URL, an authorizer's
+   * parameters). It can carry a token, so it is never in `redacted`.
+   */
+  query?: string
   username?: string
   password?: string
-  /** `protocol://host:port[path]` without credentials: safe to log. */
+  /** `protocol://host:port[path]` without credentials or query: safe to log. */
   redacted: string
 }
 
@@ -43,7 +48,23 @@ export interface MqttMetadata {
   sessionLedgerTopic?: string | null
   /** Extension, MQTT 5: CloudEvents binary content mode for publishes and, by default, for reading. */
   contentMode?: 'binary'
+  /** Extension: a credential computed before every connect attempt (auth-fields.ts). Absent: `none`. */
+  auth?: AuthSettings
+  /** Extension: ALPN protocols of the TLS handshake (e.g. `x-amzn-mqtt-ca`). */
+  alpnProtocols?: string[]
 }
+
+/** `authMethod` and the settings it reads. */
+export type AuthSettings =
+  /** `region`: absent means `AWS_REGION` / `AWS_DEFAULT_REGION` at connect time. */
+  | { method: 'aws-sigv4'; region?: string }
+  | {
+      method: 'aws-iot-authorizer'
+      authorizerName?: string
+      tokenKeyName?: string
+      token?: string
+      tokenSignature?: string
+    }
 
 /** Dapr runtime keys that may sit in a pubsub component; kept for the layers above. */
 export interface PubsubRuntimeMetadata {

@@ -3,10 +3,18 @@
  * and loads its SDKs only when a component uses it (function bundles stay lean).
  */
 import type { MqttMetadata } from '../../resources/types.js'
+import { awsIotAuthorizerProvider, awsSigV4Provider } from './aws-iot.js'
 import type { AuthProvider } from './types.js'
 
 export type { AuthProvider, ConnectAuth } from './types.js'
 
-export function authProviderFor(_md: MqttMetadata): AuthProvider | undefined {
-  return undefined
+export function authProviderFor(md: MqttMetadata): AuthProvider | undefined {
+  const auth = md.auth
+  if (auth === undefined) return undefined
+  switch (auth.method) {
+    case 'aws-sigv4':
+      return awsSigV4Provider(md, auth.region)
+    case 'aws-iot-authorizer':
+      return awsIotAuthorizerProvider(md, auth)
+  }
 }

@@ -42,8 +42,16 @@ describe('broker url', () => {
     expect(result.url.path).toBe('/')
     expect(result.warnings).toEqual([
       'a path is ignored with an MQTT over TCP scheme (only ws and wss use it)',
-      'the query string and fragment are ignored',
+      'the query string is ignored with an MQTT over TCP scheme (only ws and wss send it)',
     ])
+    expect('query' in result.url).toBe(false)
+  })
+
+  it('keeps a WebSocket query string as written (a presigned URL), never in the redacted form', () => {
+    const { url, warnings } = ok('wss://a1b2-ats.iot.eu-west-1.amazonaws.com/mqtt?X-Amz-Signature=abc%2Fdef&x=1#frag')
+    expect(url).toMatchObject({ path: '/mqtt', query: 'X-Amz-Signature=abc%2Fdef&x=1', redacted: 'wss://a1b2-ats.iot.eu-west-1.amazonaws.com:443/mqtt' })
+    expect(warnings).toEqual(['the fragment is ignored'])
+    expect('query' in ok('ws://broker/mqtt?').url).toBe(false)
   })
 
   it('splits off percent-decoded userinfo; password only when non-empty', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { MQTT_FIELDS, renderMetadataTable } from '../../../../src/core/resources/index.js'
+import { AUTH_FIELDS } from '../../../../src/core/resources/auth-fields.js'
 import type { MqttMetadata, PubsubRuntimeMetadata } from '../../../../src/core/resources/types.js'
 import { loadPubsub, loadText } from './helpers.js'
 import { pubsubYaml } from './builders.js'
@@ -23,12 +24,26 @@ describe('field table', () => {
   })
 
   it('drives the parser: every field loads from its example without warnings (drift check)', async () => {
-    const entries = MQTT_FIELDS.filter((f) => f.example !== undefined && f.group !== 'ignored').map((f) => ({ name: f.name, value: f.example }))
+    // The auth fields belong to one method each and need a wss:// URL: checked per method below.
+    const auth = new Set(AUTH_FIELDS.map((f) => f.name))
+    const entries = MQTT_FIELDS.filter((f) => f.example !== undefined && f.group !== 'ignored' && !auth.has(f.name)).map((f) => ({ name: f.name, value: f.example }))
     entries.push({ name: 'sessionExpiryInterval', value: '60' }, { name: 'protocolVersion', value: '5' })
     const unique = [...new Map(entries.map((e) => [e.name, e])).values()]
     const loaded = await loadText(pubsubYaml(unique))
     expect(loaded.warnings).toEqual([])
     expect(Object.keys(loaded.pubsubs[0]?.raw ?? {}).sort()).toEqual(unique.map((e) => e.name).sort())
+  })
+
+  it.each([
+    ['aws-sigv4', ['awsRegion', 'alpnProtocols']],
+    ['aws-iot-authorizer', ['awsIotAuthorizerName', 'awsIotTokenKeyName', 'awsIotToken', 'awsIotTokenSignature', 'alpnProtocols']],
+  ])('authMethod %s loads from its fields\' examples without warnings (drift check)', async (method, names) => {
+    const example = (name: string) => AUTH_FIELDS.find((f) => f.name === name)?.example as string
+    const entries = [{ name: 'url', value: 'wss://a1b2c3-ats.iot.eu-west-1.amazonaws.com/mqtt' }, { name: 'authMethod', value: method }, ...names.map((name) => ({ name, value: example(name) }))]
+    const loaded = await loadText(pubsubYaml(entries))
+    expect(loaded.warnings).toEqual([])
+    expect(loaded.pubsubs[0]?.metadata.auth?.method).toBe(method)
+    expect(AUTH_FIELDS.every((f) => f.example !== undefined && MQTT_FIELDS.includes(f))).toBe(true)
   })
 
   it('has a row for every MqttMetadata and runtime field (drift check)', async () => {
@@ -49,7 +64,7 @@ describe('field table', () => {
     for (const field of ['caCert', 'clientCert', 'clientKey', 'consumerID'] as const) expect(names.has(field)).toBe(true)
   })
 
-  it('marks url and clientKey sensitive, and nothing the user must read in errors', () => {
-    expect(MQTT_FIELDS.filter((f) => f.sensitive).map((f) => f.name)).toEqual(['url', 'clientKey'])
+  it('marks url, clientKey and the authorizer token and signature sensitive, and nothing the user must read in errors', () => {
+    expect(MQTT_FIELDS.filter((f) => f.sensitive).map((f) => f.name)).toEqual(['url', 'clientKey', 'awsIotToken', 'awsIotTokenSignature'])
   })
 })

@@ -1,0 +1,87 @@
+import type { FieldTable } from './field-table.js'
+
+/**
+ * Computed credentials for managed brokers (mqtt-fn extensions): part of MQTT_FIELDS, kept in a
+ * file of their own because each method brings several settings. auth-metadata.ts reads them;
+ * src/core/pubsub/auth/ turns them into a credential before every connect attempt.
+ */
+export const AUTH_METHODS = ['none', 'aws-sigv4', 'aws-iot-authorizer'] as const
+export type AuthMethod = (typeof AUTH_METHODS)[number]
+
+export const AUTH_FIELDS: FieldTable = [
+  {
+    name: 'authMethod',
+    type: 'string',
+    default: 'none',
+    required: false,
+    sensitive: false,
+    group: 'extension',
+    description:
+      'Extension: a credential computed before every connect attempt. `aws-sigv4`: AWS IoT Core over ' +
+      '`wss://<endpoint>/mqtt`, the URL presigned (SigV4, service `iotdevicegateway`) with the default AWS credential ' +
+      'chain (the Lambda\'s or ECS task\'s role, `AWS_*` variables, profiles), signed afresh at every reconnect because ' +
+      'those credentials expire. `aws-iot-authorizer`: an AWS IoT custom authorizer (`awsIotAuthorizerName` and the ' +
+      'token fields); over TCP on 443 it sets ALPN `mqtt`, over WebSocket it puts them in the query string. `none`: ' +
+      'the URL\'s userinfo and the certificates, as before.',
+    example: 'aws-sigv4',
+  },
+  {
+    name: 'awsRegion',
+    type: 'string',
+    required: false,
+    sensitive: false,
+    group: 'extension',
+    description:
+      'Extension: region of the SigV4 signature (`authMethod: aws-sigv4`). Default: the region in the IoT endpoint host ' +
+      '(`<id>-ats.iot.<region>.amazonaws.com`), else `AWS_REGION` / `AWS_DEFAULT_REGION`.',
+    example: 'eu-west-1',
+  },
+  {
+    name: 'awsIotAuthorizerName',
+    type: 'string',
+    required: false,
+    sensitive: false,
+    group: 'extension',
+    description: 'Extension: the AWS IoT custom authorizer to invoke (`x-amz-customauthorizer-name`). Absent: the account\'s default authorizer.',
+    example: 'mqtt-fn-authorizer',
+  },
+  {
+    name: 'awsIotTokenKeyName',
+    type: 'string',
+    required: false,
+    sensitive: false,
+    group: 'extension',
+    description: 'Extension: name of the token parameter the custom authorizer reads (its `tokenKeyName`). Needed with `awsIotToken`.',
+    example: 'token',
+  },
+  {
+    name: 'awsIotToken',
+    type: 'string',
+    required: false,
+    sensitive: true,
+    group: 'extension',
+    description: 'Extension: the token passed to the custom authorizer under `awsIotTokenKeyName`; use a `secretKeyRef`.',
+    example: 'eyJhbGciOi...',
+  },
+  {
+    name: 'awsIotTokenSignature',
+    type: 'string',
+    required: false,
+    sensitive: true,
+    group: 'extension',
+    description:
+      'Extension: signature of the token (`x-amz-customauthorizer-signature`) when the authorizer has signing enabled; use a `secretKeyRef`.',
+    example: 'c2lnbmF0dXJl',
+  },
+  {
+    name: 'alpnProtocols',
+    type: 'string',
+    required: false,
+    sensitive: false,
+    group: 'extension',
+    description:
+      'Extension: comma list of ALPN protocols for the TLS handshake: `x-amzn-mqtt-ca` for AWS IoT Core\'s ' +
+      'MQTT with client certificates on port 443. TLS schemes only.',
+    example: 'x-amzn-mqtt-ca',
+  },
+]
