@@ -83,10 +83,13 @@ const trimPlugin = {
  * - tracing-otel.mjs: the OpenTelemetry SDK (about 0.7 MB), imported by src/tracing/index.ts
  *   once a Configuration turns tracing on;
  * - aws-sigv4.mjs: the AWS credential chain and SigV4 signer, imported by
- *   src/core/pubsub/auth/aws-iot.ts at the first connect of an `authMethod: aws-sigv4` component.
+ *   src/core/pubsub/auth/aws-iot.ts at the first connect of an `authMethod: aws-sigv4` component;
+ * - azure-identity.mjs: @azure/identity, imported by src/core/pubsub/auth/entra-jwt.ts at the
+ *   first connect of an `authMethod: oauth2-jwt` component.
  */
 const LAZY_CHUNKS = [
   { file: 'tracing-otel.mjs', specifier: './otel.js', importer: /[\\/]src[\\/]tracing[\\/]index\.ts$/, entry: 'src/tracing/otel.ts' },
+  { file: 'azure-identity.mjs', specifier: './entra-token.js', importer: /[\\/]src[\\/]core[\\/]pubsub[\\/]auth[\\/]entra-jwt\.ts$/, entry: 'src/core/pubsub/auth/entra-token.ts' },
   { file: 'aws-sigv4.mjs', specifier: './aws-sigv4-presign.js', importer: /[\\/]src[\\/]core[\\/]pubsub[\\/]auth[\\/]aws-iot\.ts$/, entry: 'src/core/pubsub/auth/aws-sigv4-presign.ts' },
 ]
 const lazyChunkPlugin = {

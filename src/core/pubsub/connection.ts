@@ -25,6 +25,8 @@ export interface Conn {
   pingRescheduledAt: number
   /** The socket is corked until the end of this event-loop turn, gathering acks. */
   acksCorked?: boolean
+  /** When the credential this connection was opened with runs out (auth providers that say so). */
+  authExpiresAt?: number
 }
 
 /** What the other parts of the client do at the connection's turning points. */
@@ -60,6 +62,9 @@ export class Connection {
   private backoffTimer: ReturnType<typeof setTimeout> | undefined
   private backoffDueAt = 0
   private watchdogTimer: ReturnType<typeof setTimeout> | undefined
+  private renewalTimer: ReturnType<typeof setTimeout> | undefined
+  /** CONNACK refusals of a computed credential in a row (retryAuthRefusal). */
+  private authRefusals = 0
   private readonly readyWaiters = new Set<Waiter>()
 
   constructor(
@@ -154,6 +159,7 @@ export class Connection {
 
   /** Discards the MQTT.js client and connects a fresh one (the session is resumed). */
   replace(reason: string): void {
+    this.disarmRenewal()
     const old = this._conn
     this.ctx.log.warn('replacing the MQTT client', { ...this.ctx.fields(), reason })
     this._gen++
@@ -173,7 +179,9 @@ export class Connection {
     this.disarmWatchdog()
     this.backoffAttempt = 0
     this.lastError = undefined
+    this.authRefusals = 0
     this.ctx.log.info('connected', { ...this.ctx.fields(), sessionPresent, resubscribed })
+    if (this._conn) this.armRenewal(this._conn, this._conn.authExpiresAt)
     this.setState('connected')
     for (const w of [...this.readyWaiters]) w.resolve()
   }
@@ -181,6 +189,7 @@ export class Connection {
   /** Graceful DISCONNECT bounded by closeTimeoutMs (end(false) may never return), then discard. */
   async close(): Promise<void> {
     this._closed = true
+    this.disarmRenewal()
     clearTimeout(this.backoffTimer)
     this.backoffTimer = undefined
     this.disarmWatchdog()
@@ -259,6 +268,7 @@ export class Connection {
       (prepared) => {
         if (conn !== this._conn || this._closed || !this.attempting) return
         applyConnectAuth(conn.client, prepared)
+        if (prepared.expiresAt !== undefined) conn.authExpiresAt = prepared.expiresAt
         this.connectNow(conn)
       },
       (err: unknown) => {
@@ -303,6 +313,7 @@ export class Connection {
 
   private onMqttClose(conn: Conn): void {
     if (conn !== this._conn) return
+    this.disarmRenewal()
     this._gen++
     this.hooks.generationEnded()
     this.attempting = false
@@ -325,8 +336,56 @@ export class Connection {
     const md = this.ctx.metadata
     const e = classifyConnectionError(err, { url: this.ctx.url, protocolVersion: md.protocolVersion, connectTimeout: md.connectTimeout })
     this.lastError = e
-    if (e instanceof ConnectError && (e.reasonCode !== undefined || !e.retriable)) this.failReadyWaiters(e)
+    if (e instanceof ConnectError && (e.reasonCode !== undefined || !e.retriable) && !this.retryAuthRefusal(e)) this.failReadyWaiters(e)
     this.ctx.reportError(e)
+  }
+
+  /**
+   * A computed credential can be refused once for being stale (a token that expired in transit,
+   * a role that just rotated): the next attempt computes a new one, so waiters wait for it. A
+   * second refusal in a row is an answer, and they get it.
+   */
+  private retryAuthRefusal(e: ConnectError): boolean {
+    if (!this.ctx.auth || e.reasonCode === undefined || !AUTH_REFUSALS.has(e.reasonCode)) return false
+    this.authRefusals++
+    return this.authRefusals < 2
+  }
+
+  // ---------------------------------------------------------------- credential renewal
+
+  /**
+   * A live connection renews its credential before it runs out (MQTT 5 re-authentication) when
+   * the provider can; otherwise the broker ends the connection at expiry and the reconnect
+   * prepares a fresh one. A failed renewal is tried again while time is left.
+   */
+  private armRenewal(conn: Conn, expiresAt: number | undefined): void {
+    this.disarmRenewal()
+    const auth = this.ctx.auth
+    if (!auth?.reauthenticate || expiresAt === undefined) return
+    const reauthenticate = auth.reauthenticate.bind(auth)
+    this.renewalTimer = setTimeout(() => {
+      this.renewalTimer = undefined
+      if (conn !== this._conn || this._closed) return
+      reauthenticate(conn.client).then(
+        (renewed) => {
+          if (conn !== this._conn || this._closed) return
+          conn.authExpiresAt = renewed.expiresAt
+          this.ctx.log.debug('credential renewed', { ...this.ctx.fields(), kind: auth.kind, expiresAt: renewed.expiresAt })
+          this.armRenewal(conn, renewed.expiresAt)
+        },
+        (err: unknown) => {
+          if (conn !== this._conn || this._closed) return
+          this.ctx.log.warn('credential renewal failed; trying again while it lasts', { ...this.ctx.fields(), kind: auth.kind, error: errorMessage(err) })
+          if (expiresAt - Date.now() > 2000) this.armRenewal(conn, expiresAt)
+        },
+      )
+    }, renewalDelay(expiresAt - Date.now()))
+    this.renewalTimer.unref?.()
+  }
+
+  private disarmRenewal(): void {
+    clearTimeout(this.renewalTimer)
+    this.renewalTimer = undefined
   }
 
   // ---------------------------------------------------------------- backoff and watchdog
@@ -380,3 +439,10 @@ export class Connection {
   }
 }
 
+/** When to renew a credential that lasts `remainingMs` more: at 80 % of it, or 5 minutes before its end if that is earlier; at least 1 s. */
+export function renewalDelay(remainingMs: number): number {
+  return Math.max(1000, Math.min(remainingMs * 0.8, remainingMs - 300_000))
+}
+
+/** CONNACK codes that refuse the credential: 3.1.1's 4 and 5; MQTT 5's 0x86, 0x87 and 0x8C. */
+const AUTH_REFUSALS = new Set([4, 5, 0x86, 0x87, 0x8c])

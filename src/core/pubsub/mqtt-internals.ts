@@ -1,7 +1,8 @@
 /**
  * The only file that touches MQTT.js 5.x members its typings mark private (read in
  * node_modules/mqtt/build/lib/client.js, 5.16). An MQTT.js upgrade is checked here first.
- * - `_sendPacket`: write the PUBACK / PUBCOMP when the caller acks (inbound.ts explains why).
+ * - `_sendPacket`: write the PUBACK / PUBCOMP when the caller acks (inbound.ts explains why), and
+ *   a client-initiated AUTH (MQTT 5 re-authentication), which MQTT.js has no public call for.
  * - `_releaseIncomingQoS2Publish`: forget an inbound QoS 2 id after its PUBCOMP, as
  *   handlers/pubrel.js does.
  * - `_storeProcessingQueue`: a publish queued behind a store replay has no message id yet;
@@ -13,8 +14,16 @@ import type { MqttClient, PacketCallback } from 'mqtt'
 
 type AckPacket = { cmd: 'puback' | 'pubcomp'; messageId: number }
 
+/** An MQTT 5 AUTH packet as mqtt-packet writes it. */
+export interface AuthPacket {
+  cmd: 'auth'
+  /** 0x19 re-authenticate, 0x18 continue authentication. */
+  reasonCode: number
+  properties: { authenticationMethod: string; authenticationData?: Buffer }
+}
+
 interface MqttInternals {
-  _sendPacket(packet: AckPacket, cb?: (err?: Error) => void): void
+  _sendPacket(packet: AckPacket | AuthPacket, cb?: (err?: Error) => void): void
   _releaseIncomingQoS2Publish(messageId: number): void
   _storeProcessingQueue?: Array<{ callback?: unknown }>
   connackTimer?: ReturnType<typeof setTimeout> | null
@@ -64,4 +73,12 @@ export function discardClient(client: MqttClient): void {
   clearTimeout(internals(client).connackTimer ?? undefined)
   client.keepaliveManager?.destroy()
   client.stream?.destroy()
+}
+
+/**
+ * Writes an AUTH packet on the live connection. The broker's answer (AUTH Success, or a
+ * DISCONNECT) is handled by MQTT.js's handlers/auth.js and the connection's close path.
+ */
+export function sendAuth(client: MqttClient, packet: AuthPacket): Promise<void> {
+  return new Promise((resolve, reject) => internals(client)._sendPacket(packet, (err) => (err ? reject(err) : resolve())))
 }

@@ -5,7 +5,10 @@ import type { FieldTable } from './field-table.js'
  * file of their own because each method brings several settings. auth-metadata.ts reads them;
  * src/core/pubsub/auth/ turns them into a credential before every connect attempt.
  */
-export const AUTH_METHODS = ['none', 'aws-sigv4', 'aws-iot-authorizer'] as const
+export const AUTH_METHODS = ['none', 'aws-sigv4', 'aws-iot-authorizer', 'oauth2-jwt'] as const
+
+/** Event Grid's audience: what a Microsoft Entra token for its MQTT broker is asked for. */
+export const EVENT_GRID_SCOPE = 'https://eventgrid.azure.net/.default'
 export type AuthMethod = (typeof AUTH_METHODS)[number]
 
 export const AUTH_FIELDS: FieldTable = [
@@ -21,7 +24,10 @@ export const AUTH_FIELDS: FieldTable = [
       '`wss://<endpoint>/mqtt`, the URL presigned (SigV4, service `iotdevicegateway`) with the default AWS credential ' +
       'chain (the Lambda\'s or ECS task\'s role, `AWS_*` variables, profiles), signed afresh at every reconnect because ' +
       'those credentials expire. `aws-iot-authorizer`: an AWS IoT custom authorizer (`awsIotAuthorizerName` and the ' +
-      'token fields); over TCP on 443 it sets ALPN `mqtt`, over WebSocket it puts them in the query string. `none`: ' +
+      'token fields); over TCP on 443 it sets ALPN `mqtt`, over WebSocket it puts them in the query string. `oauth2-jwt`: Azure Event Grid\'s MQTT broker with a ' +
+      'Microsoft Entra token (MQTT 5 enhanced authentication, method `OAUTH2-JWT`) from `@azure/identity`\'s ' +
+      '`DefaultAzureCredential` (managed identity, workload identity, environment, Azure CLI), renewed on the live ' +
+      'connection with an AUTH packet before it expires; needs `protocolVersion: 5` and TLS. `none`: ' +
       'the URL\'s userinfo and the certificates, as before.',
     example: 'aws-sigv4',
   },
@@ -72,6 +78,26 @@ export const AUTH_FIELDS: FieldTable = [
     description:
       'Extension: signature of the token (`x-amz-customauthorizer-signature`) when the authorizer has signing enabled; use a `secretKeyRef`.',
     example: 'c2lnbmF0dXJl',
+  },
+  {
+    name: 'oauth2Scope',
+    type: 'string',
+    default: EVENT_GRID_SCOPE,
+    required: false,
+    sensitive: false,
+    group: 'extension',
+    description: 'Extension: the scope the Microsoft Entra token is asked for (`authMethod: oauth2-jwt`); Event Grid\'s by default.',
+    example: EVENT_GRID_SCOPE,
+  },
+  {
+    name: 'azureClientId',
+    type: 'string',
+    required: false,
+    sensitive: false,
+    group: 'extension',
+    description:
+      'Extension: client id of the user-assigned managed identity to use (`authMethod: oauth2-jwt`); default `AZURE_CLIENT_ID`, else the system-assigned identity.',
+    example: '00000000-0000-0000-0000-000000000000',
   },
   {
     name: 'alpnProtocols',

@@ -2,7 +2,7 @@
  * Reads `authMethod` and its settings (auth-fields.ts) into MqttMetadata. Every combination that
  * cannot connect is refused here, naming the field, rather than failing at the broker later.
  */
-import { AUTH_METHODS, type AuthMethod } from './auth-fields.js'
+import { AUTH_METHODS, EVENT_GRID_SCOPE, type AuthMethod } from './auth-fields.js'
 import type { FieldReader } from './field-reader.js'
 import type { Reporter } from './problems.js'
 import type { MqttMetadata } from './types.js'
@@ -30,6 +30,11 @@ export function readAuth(fields: FieldReader, reporter: Reporter, metadata: Mqtt
     }
   }
   if (method !== 'aws-sigv4' && fields.present('awsRegion')) reporter.warn(fields.path('awsRegion'), 'is used only with authMethod aws-sigv4; ignored')
+  if (method !== 'oauth2-jwt') {
+    for (const name of ['oauth2Scope', 'azureClientId'] as const) {
+      if (fields.present(name)) reporter.warn(fields.path(name), 'is used only with authMethod oauth2-jwt; ignored')
+    }
+  }
   const url = metadata.url
   if (method === 'aws-sigv4') {
     if (url.protocol !== 'wss') {
@@ -41,6 +46,20 @@ export function readAuth(fields: FieldReader, reporter: Reporter, metadata: Mqtt
     }
     const region = fields.string('awsRegion')?.trim() || regionOfIotEndpoint(url.host)
     metadata.auth = region ? { method, region } : { method }
+    return
+  }
+  if (method === 'oauth2-jwt') {
+    if (metadata.protocolVersion !== 5) {
+      reporter.error(fields.path('protocolVersion'), 'must be 5 with authMethod oauth2-jwt (the token travels as MQTT 5 enhanced authentication)')
+      return
+    }
+    if (url.protocol === 'mqtt' || url.protocol === 'ws') {
+      reporter.error(fields.path('authMethod'), `oauth2-jwt sends a bearer token: the url must be mqtts:// or wss:// (got ${url.protocol}://)`)
+      return
+    }
+    const scope = fields.string('oauth2Scope')?.trim() || EVENT_GRID_SCOPE
+    const clientId = fields.string('azureClientId')?.trim()
+    metadata.auth = clientId ? { method, scope, clientId } : { method, scope }
     return
   }
   if (method === 'aws-iot-authorizer') {

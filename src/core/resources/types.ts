@@ -65,6 +65,8 @@ export type AuthSettings =
       token?: string
       tokenSignature?: string
     }
+  /** Microsoft Entra token as MQTT 5 enhanced authentication (Azure Event Grid). */
+  | { method: 'oauth2-jwt'; scope: string; clientId?: string }
 
 /** Dapr runtime keys that may sit in a pubsub component; kept for the layers above. */
 export interface PubsubRuntimeMetadata {

@@ -170,7 +170,7 @@ describe('authMethod aws-sigv4: a presigned wss:// URL, as AWS IoT Core checks i
       throw new Error('parsed')
     }
     expect(parse({ url: 'mqtts://localhost:8883', authMethod: 'aws-sigv4' })).toContain('authMethod: aws-sigv4 signs a WebSocket URL: the url must be wss://<endpoint>/mqtt (got mqtts://)')
-    expect(parse({ url: 'wss://x/mqtt', authMethod: 'kerberos' })).toContain('authMethod: must be one of none, aws-sigv4, aws-iot-authorizer (got "kerberos")')
+    expect(parse({ url: 'wss://x/mqtt', authMethod: 'kerberos' })).toContain('authMethod: must be one of none, aws-sigv4, aws-iot-authorizer, oauth2-jwt (got "kerberos")')
     expect(parse({ url: 'mqtt://x', authMethod: 'aws-iot-authorizer' })).toContain('AWS IoT custom authorizers need TLS')
     expect(parse({ url: 'mqtts://x:443', authMethod: 'aws-iot-authorizer', awsIotToken: 't' })).toContain('awsIotTokenKeyName: is required when awsIotToken is set')
     const found = parseMqttMetadata({ url: 'wss://a1b2c3-ats.iot.eu-central-1.amazonaws.com/mqtt', authMethod: 'aws-sigv4' })

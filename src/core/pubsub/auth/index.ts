@@ -4,6 +4,7 @@
  */
 import type { MqttMetadata } from '../../resources/types.js'
 import { awsIotAuthorizerProvider, awsSigV4Provider } from './aws-iot.js'
+import { entraJwtProvider } from './entra-jwt.js'
 import type { AuthProvider } from './types.js'
 
 export type { AuthProvider, ConnectAuth } from './types.js'
@@ -16,5 +17,7 @@ export function authProviderFor(md: MqttMetadata): AuthProvider | undefined {
       return awsSigV4Provider(md, auth.region)
     case 'aws-iot-authorizer':
       return awsIotAuthorizerProvider(md, auth)
+    case 'oauth2-jwt':
+      return entraJwtProvider(auth)
   }
 }

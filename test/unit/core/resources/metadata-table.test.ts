@@ -37,8 +37,9 @@ describe('field table', () => {
   it.each([
     ['aws-sigv4', ['awsRegion', 'alpnProtocols']],
     ['aws-iot-authorizer', ['awsIotAuthorizerName', 'awsIotTokenKeyName', 'awsIotToken', 'awsIotTokenSignature', 'alpnProtocols']],
+    ['oauth2-jwt', ['oauth2Scope', 'azureClientId', 'protocolVersion']],
   ])('authMethod %s loads from its fields\' examples without warnings (drift check)', async (method, names) => {
-    const example = (name: string) => AUTH_FIELDS.find((f) => f.name === name)?.example as string
+    const example = (name: string) => (name === 'protocolVersion' ? '5' : (AUTH_FIELDS.find((f) => f.name === name)?.example as string))
     const entries = [{ name: 'url', value: 'wss://a1b2c3-ats.iot.eu-west-1.amazonaws.com/mqtt' }, { name: 'authMethod', value: method }, ...names.map((name) => ({ name, value: example(name) }))]
     const loaded = await loadText(pubsubYaml(entries))
     expect(loaded.warnings).toEqual([])
