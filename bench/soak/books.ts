@@ -321,19 +321,27 @@ export class Books {
  * - the PUBACK was written to the broker's socket but the connection closed before the
  *   broker read it (Mosquitto reads one packet per loop pass, and with persistence it saves
  *   its whole database in every pass that changed something: PUBACKs queue up unread);
- * - the broker held a second copy because the publisher resent it after a broker restart.
+ * - the broker held a second copy because the publisher resent it after a broker restart;
+ * - a delivery from an older connection was still retrying when the redelivery succeeded.
  */
 function duplicateCause(r: IdRecord, prev: number, next: number, faults: readonly FaultWindow[], opened: readonly number[]): string {
   const ackReached = r.brokerAcks.some((t) => t >= prev && t <= next)
   let fault: FaultWindow | undefined
+  // The first fault still unrecovered at the answer: the one that swallowed its PUBACK.
   for (const f of faults) {
     const end = f.resumedAt ?? f.endedAt ?? Infinity
-    if (f.startedAt <= next && end >= prev) fault = f
+    if (f.startedAt <= next && end >= prev) {
+      fault = f
+      break
+    }
   }
   const reconnected = opened.some((t) => t >= prev && t <= next)
   if (!ackReached) return fault ? `ack lost: ${fault.kind}` : reconnected ? 'ack lost: forwarder reconnected' : 'unexplained'
   if (r.publisherSends > 1) return `publisher resent${fault ? `: ${fault.kind}` : ''}`
   if (reconnected) return `PUBACK unread by the broker at ${fault ? fault.kind : 'a reconnect'}`
+  // Sent on several connections: a delivery from an older one kept retrying (its ack can no
+  // longer be written) and reached the app after the redelivery had been acked.
+  if (r.fromBroker > 1) return 'an older connection\'s delivery finished late'
   return 'unexplained'
 }
 
