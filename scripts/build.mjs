@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import * as esbuild from 'esbuild'
 import { zipSync } from 'fflate'
+import ts from 'typescript'
 import { buildCli } from './build-cli.mjs'
 import { buildLib } from './build-lib.mjs'
 
@@ -73,6 +74,34 @@ const trimPlugin = {
           ? "export class SocksClient { static createConnection() { throw new Error('SOCKS proxies are not supported in mqtt-fn function bundles') } }"
           : 'export const setInterval = globalThis.setInterval, clearInterval = globalThis.clearInterval, setTimeout = globalThis.setTimeout, clearTimeout = globalThis.clearTimeout',
     }))
+  },
+}
+
+/**
+ * The field tables (src/core/resources/*-fields.ts) carry each setting's description and
+ * example for the README's reference table (`npm run docs`, renderMetadataTable); a function
+ * only parses with them. Their strings (about 8 kB) are emptied in function bundles; the
+ * library and the CLI keep them.
+ */
+const DOC_PROPERTIES = new Set(['description', 'example'])
+const fieldDocsPlugin = {
+  name: 'mqtt-fn-field-docs',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]src[\\/]core[\\/]resources[\\/][a-z-]+-fields\.ts$/ }, async (a) => {
+      const source = await readFile(a.path, 'utf8')
+      const file = ts.createSourceFile(a.path, source, ts.ScriptTarget.Latest, true)
+      const cuts = []
+      const visit = (node) => {
+        if (ts.isPropertyAssignment(node) && ts.isIdentifier(node.name) && DOC_PROPERTIES.has(node.name.text)) {
+          cuts.push([node.initializer.getStart(file), node.initializer.getEnd()])
+        }
+        ts.forEachChild(node, visit)
+      }
+      visit(file)
+      let contents = source
+      for (const [start, end] of cuts.sort((x, y) => y[0] - x[0])) contents = `${contents.slice(0, start)}''${contents.slice(end)}`
+      return { contents, loader: 'ts' }
+    })
   },
 }
 
@@ -132,7 +161,7 @@ const common = {
   banner,
   logLevel: 'warning',
   metafile: true,
-  plugins: [trimPlugin, lazyChunkPlugin],
+  plugins: [trimPlugin, lazyChunkPlugin, fieldDocsPlugin],
 }
 
 /** Bundles `entry`; returns its size and the bytes each package (or our own source folder) adds. */

@@ -180,11 +180,11 @@ describe('npm run build', () => {
     }
   })
 
-  it('leaves the OpenTelemetry SDK and the AWS credential chain out of each function bundle, in the chunks beside it', async () => {
+  it('leaves the OpenTelemetry SDK, the AWS credential chain and Azure identity out of each function bundle, in the chunks beside it', async () => {
     for (const dir of [join(dist, 'aws', 'http-publish'), join(dist, 'aws', 'sqs-relay'), join(dist, 'azure'), join(dist, 'examples', 'checkout')]) {
       const bundle = await readFile(join(dir, 'index.mjs'), 'utf8')
       // A string each package has in its code and nothing else would write.
-      for (const [chunk, marker] of [['tracing-otel.mjs', 'BatchSpanProcessor'], ['aws-sigv4.mjs', 'AWS_CONTAINER_CREDENTIALS_FULL_URI']] as const) {
+      for (const [chunk, marker] of [['tracing-otel.mjs', 'BatchSpanProcessor'], ['aws-sigv4.mjs', 'AWS_CONTAINER_CREDENTIALS_FULL_URI'], ['azure-identity.mjs', 'IDENTITY_ENDPOINT']] as const) {
         expect(bundle, `${dir}: index.mjs imports ${chunk}`).toContain(`./${chunk}`)
         expect(bundle, `${dir}: index.mjs carries no ${marker}`).not.toContain(marker)
         expect(await readFile(join(dir, chunk), 'utf8')).toContain(marker)
@@ -208,6 +208,17 @@ describe('npm run build', () => {
         else process.env[k] = saved[k]
       }
     }
+  })
+
+  it("leaves the field tables' documentation out of the function bundles (the library keeps it for renderMetadataTable)", async () => {
+    const bundle = await readFile(join(dist, 'aws', 'http-publish', 'index.mjs'), 'utf8')
+    const library = (await Promise.all((await readdir(join(root, 'dist', 'chunks'))).map((f) => readFile(join(root, 'dist', 'chunks', f), 'utf8')))).join('')
+    for (const text of ['QoS of every PUBLISH and SUBSCRIBE', 'a credential computed before every connect attempt']) {
+      expect(bundle).not.toContain(text)
+      expect(library).toContain(text)
+    }
+    // What a function does use from the tables is still there: the warning for an old key.
+    expect(bundle).toContain('not supported by pubsub.mqtt3; ignored')
   })
 
   it('keeps the publish API (src/http) out of the SQS relay: the function runtime does not import it', async () => {
