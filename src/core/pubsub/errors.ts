@@ -5,6 +5,7 @@
  */
 import { ErrorWithReasonCode, ReasonCodes } from 'mqtt'
 import { ClosedError, errorMessage, MqttFnError, PublishError, TimeoutError, TopicError } from '../errors.js'
+import type { Subscription } from './types.js'
 
 export { ClosedError, errorMessage, PublishError, TimeoutError, TopicError }
 
@@ -32,6 +33,12 @@ export class SubscribeError extends MqttFnError {
   override name = 'SubscribeError'
   readonly filter: string
   readonly reasonCode: number | undefined
+  /**
+   * Set when no SUBACK came in time (retriable, no reason code): the handler stays registered,
+   * the filter is subscribed again on every reconnect, and messages for it are delivered.
+   * Subscribing the same handler again waits for that; `unsubscribe()` gives up.
+   */
+  subscription?: Subscription
 
   constructor(filter: string, problem: string, options: { reasonCode?: number; retriable?: boolean; cause?: unknown } = {}) {
     super('ERR_PUBSUB_SUBSCRIBE', `subscribe to ${JSON.stringify(filter)}: ${problem}`, {

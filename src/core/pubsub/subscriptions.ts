@@ -97,12 +97,20 @@ export class Subscriptions {
         }
       }
     } catch (err) {
+      const subscription: Subscription = { filter, unsubscribe: () => this.removeHandler(registered, handler) }
+      const failure = err instanceof TimeoutError ? new SubscribeError(filter, `${this.ctx.url} not reachable within ${timeoutMs} ms`, { retriable: true, cause: err }) : err
+      // No SUBACK yet is not a refusal: the SUBSCRIBE may be in the broker's session already
+      // (a resumed session's backlog arrives before its SUBACK, and a slow app stalls the parser
+      // in front of it). Dropping the handler here would ack and drop what the broker then sends
+      // for a filter the caller still wants, so it stays until the caller gives up
+      // (error.subscription.unsubscribe()) and every reconnect subscribes it again.
+      if (failure instanceof SubscribeError && failure.reasonCode === undefined && failure.retriable && !this.ctx.closed) {
+        failure.subscription = subscription
+        throw failure
+      }
       registered.handlers.delete(handler)
       if (registered.handlers.size === 0 && this.filters.get(filter) === registered) this.drop(registered)
-      if (err instanceof TimeoutError) {
-        throw new SubscribeError(filter, `${this.ctx.url} not reachable within ${timeoutMs} ms`, { retriable: true, cause: err })
-      }
-      throw err
+      throw failure
     }
     return { filter, unsubscribe: () => this.removeHandler(registered, handler) }
   }
@@ -162,35 +170,37 @@ export class Subscriptions {
     this.confirmed.clear()
   }
 
+  /**
+   * The SUBACK of `entry` on this connection generation, awaited at most `timeoutMs`. The
+   * SUBSCRIBE stays outstanding after a waiter gives up: a caller that asks again waits for the
+   * same SUBACK instead of sending a second SUBSCRIBE (which would resend retained messages).
+   */
   private send(conn: Conn, gen: number, entry: FilterEntry, timeoutMs: number): Promise<void> {
     const qos = entry.qos
-    const current = entry.inFlight
-    if (current && current.gen === gen && current.qos >= qos) return current.promise
-    const url = this.ctx.url
-    const promise = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(
-          new SubscribeError(entry.filter, `no SUBACK from ${url} within ${timeoutMs} ms`, {
-            retriable: true,
-            cause: new TimeoutError(`subscribe to ${entry.filter}`, timeoutMs),
-          }),
-        )
-      }, Math.max(1, timeoutMs))
-      conn.client.subscribe(entry.filter, { qos, ...entry.options }, (err, granted) => {
-        clearTimeout(timer)
-        if (err) {
-          reject(subscribeFailure(entry.filter, url, err))
-          return
-        }
-        const g = granted?.[0]?.qos ?? qos
-        if (gen === this.connection.gen && conn === this.connection.conn) this.confirmed.set(entry.filter, Math.max(g, qos))
-        if (g < qos) this.ctx.log.warn('broker granted a lower QoS', { ...this.ctx.fields(), filter: entry.filter, requested: qos, granted: g })
-        resolve()
+    let current = entry.inFlight
+    if (!current || current.gen !== gen || current.qos < qos) {
+      const url = this.ctx.url
+      const promise = new Promise<void>((resolve, reject) => {
+        // MQTT.js calls back on SUBACK, or with an error when the connection closes first.
+        conn.client.subscribe(entry.filter, { qos, ...entry.options }, (err, granted) => {
+          if (err) {
+            reject(subscribeFailure(entry.filter, url, err))
+            return
+          }
+          const g = granted?.[0]?.qos ?? qos
+          if (gen === this.connection.gen && conn === this.connection.conn) this.confirmed.set(entry.filter, Math.max(g, qos))
+          if (g < qos) this.ctx.log.warn('broker granted a lower QoS', { ...this.ctx.fields(), filter: entry.filter, requested: qos, granted: g })
+          resolve()
+        })
       })
+      promise.catch(noop)
+      current = { gen, qos, promise }
+      entry.inFlight = current
+    }
+    return withTimeout(current.promise, Math.max(1, timeoutMs), `subscribe to ${entry.filter}`).catch((err: unknown) => {
+      if (!(err instanceof TimeoutError)) throw err
+      throw new SubscribeError(entry.filter, `no SUBACK from ${this.ctx.url} within ${timeoutMs} ms`, { retriable: true, cause: err })
     })
-    entry.inFlight = { gen, qos, promise }
-    promise.catch(noop)
-    return promise
   }
 
   private drop(entry: FilterEntry): void {

@@ -48,10 +48,19 @@ async function eventually(check: () => boolean, what: string, timeoutMs = 5000):
 describe('pubsub client lifecycle', () => {
   let broker: EmbeddedBroker
   const extras: Array<{ close(): Promise<void> }> = []
+  /** While set, SUBSCRIBEs to `held/...` wait here for their SUBACK until a test answers them. */
+  const heldSubacks: Array<() => void> = []
+  let holdSubacks = false
+  const subscribesSeen = new Map<string, number>()
   beforeAll(async () => {
     broker = await startEmbeddedBroker({
       aedes: {
-        authorizeSubscribe: (_client, sub, cb) => cb(null, sub.topic.startsWith('forbidden/') ? null : sub),
+        authorizeSubscribe: (_client, sub, cb) => {
+          subscribesSeen.set(sub.topic, (subscribesSeen.get(sub.topic) ?? 0) + 1)
+          const answer = () => cb(null, sub.topic.startsWith('forbidden/') ? null : sub)
+          if (holdSubacks && sub.topic.startsWith('held/')) heldSubacks.push(answer)
+          else answer()
+        },
       },
     })
   })
@@ -253,6 +262,47 @@ describe('pubsub client lifecycle', () => {
     await c.subscribe(topic, inbox.handler)
     await client().publish(topic, 'ok')
     await inbox.payload('ok')
+  })
+
+  it('no SUBACK in time is not a refusal: the handler stays, what the session sends meanwhile is delivered, not acked and dropped', async () => {
+    // The forwarder's restart on a persistent session with a backlog: the session holds the
+    // filter already, and the SUBACK of the new SUBSCRIBE comes late.
+    const consumerID = uniqueId('late-suback')
+    const topic = uniqueTopic('held')
+    const earlier = client({ consumerID, cleanSession: false })
+    await earlier.subscribe(topic, () => {})
+    await earlier.close()
+
+    const b = client({ consumerID, cleanSession: false })
+    // aedes restores the session's subscriptions at CONNECT through the same hook: not held.
+    await b.connect()
+    holdSubacks = true
+    const inbox = new Inbox({ autoAck: true })
+    const err = await b.subscribe(topic, inbox.handler, { timeoutMs: 300 }).catch((e: unknown) => e)
+    expect(err, String(err)).toBeInstanceOf(SubscribeError)
+    expect((err as SubscribeError).retriable).toBe(true)
+    expect((err as SubscribeError).reasonCode).toBeUndefined()
+    expect((err as SubscribeError).subscription?.filter).toBe(topic)
+
+    await client().publish(topic, 'while the SUBACK is late')
+    await inbox.payload('while the SUBACK is late')
+    expect(b.unroutedMessages).toBe(0)
+
+    // Asking again waits for the SUBACK of the SUBSCRIBE already sent; no second one goes out.
+    const again = b.subscribe(topic, inbox.handler)
+    holdSubacks = false
+    expect(heldSubacks).toHaveLength(1)
+    heldSubacks.splice(0).forEach((answer) => answer())
+    const subscription = await again
+    // The earlier client's, the restore at b's CONNECT, and b's one SUBSCRIBE.
+    expect(subscribesSeen.get(topic)).toBe(3)
+
+    // Giving up removes the handler: from then on the message is one nobody routes.
+    await subscription.unsubscribe()
+    await client().publish(topic, 'after giving up')
+    await eventually(() => b.unroutedMessages === 1, 'the unrouted message')
+    expect(inbox.payloads()).toEqual(['while the SUBACK is late'])
+    await b.close()
   })
 
   it('a message that no handler matches is acked, counted and logged: it cannot block the session', async () => {
