@@ -41,6 +41,8 @@ interface IdRecord {
   brokerAcks: number[]
   /** PUBLISH packets for it that crossed the proxy towards the forwarder. */
   fromBroker: number
+  /** When the broker sent it again after the first time (a redelivery), each time. */
+  resentAt: number[]
   /** With tracing on: what happened to it, in order. */
   trace?: string[]
 }
@@ -144,7 +146,7 @@ export class Books {
 
   /** A message is about to be published (`seq` -1: a marker). */
   issue(id: string, seq: number): void {
-    const record: IdRecord = { seq, confirmed: false, publisherSends: 0, attempts: 0, successes: [], brokerAcks: [], fromBroker: 0 }
+    const record: IdRecord = { seq, confirmed: false, publisherSends: 0, attempts: 0, successes: [], brokerAcks: [], fromBroker: 0, resentAt: [] }
     this.#ids.set(id, record)
     if (seq >= 0) this.#bySeq[seq] = record
     this.#issued++
@@ -231,7 +233,7 @@ export class Books {
     const id = packet.topic === this.#topic ? idOf(packet.payload) : undefined
     const r = id === undefined ? undefined : this.#ids.get(id)
     if (r) {
-      r.fromBroker++
+      if (++r.fromBroker > 1) r.resentAt.push(performance.now())
       this.#note(r, `broker PUBLISH pid ${packet.messageId}${packet.dup ? ' dup' : ''} conn ${conn}`)
     }
     const before = this.#packets.get(packet.messageId)
@@ -322,7 +324,9 @@ export class Books {
  *   broker read it (Mosquitto reads one packet per loop pass, and with persistence it saves
  *   its whole database in every pass that changed something: PUBACKs queue up unread);
  * - the broker held a second copy because the publisher resent it after a broker restart;
- * - a delivery from an older connection was still retrying when the redelivery succeeded.
+ * - a delivery from an older connection was still retrying when the redelivery succeeded, or
+ *   still running when the broker redelivered it (the older connection gone, its PUBACK could
+ *   no longer be written, so both deliveries ran to SUCCESS).
  */
 function duplicateCause(r: IdRecord, prev: number, next: number, faults: readonly FaultWindow[], opened: readonly number[]): string {
   const ackReached = r.brokerAcks.some((t) => t >= prev && t <= next)
@@ -336,6 +340,7 @@ function duplicateCause(r: IdRecord, prev: number, next: number, faults: readonl
     }
   }
   const reconnected = opened.some((t) => t >= prev && t <= next)
+  if (!ackReached && r.resentAt.some((t) => t <= prev)) return 'redelivered while an older connection\'s delivery ran'
   if (!ackReached) return fault ? `ack lost: ${fault.kind}` : reconnected ? 'ack lost: forwarder reconnected' : 'unexplained'
   if (r.publisherSends > 1) return `publisher resent${fault ? `: ${fault.kind}` : ''}`
   if (reconnected) return `PUBACK unread by the broker at ${fault ? fault.kind : 'a reconnect'}`
