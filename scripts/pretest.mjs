@@ -10,12 +10,20 @@ if (!existsSync('node_modules/.package-lock.json')) {
   run('npm ci --no-audit --no-fund')
 }
 
-if (!has('mosquitto') && !existsSync('/usr/sbin/mosquitto')) {
+// The broker matrix (test/integration/brokers) starts private instances of each.
+const brokers = [
+  { name: 'Mosquitto', present: () => has('mosquitto') || existsSync('/usr/sbin/mosquitto'), packages: ['mosquitto', 'mosquitto-clients'] },
+  { name: 'RabbitMQ', present: () => existsSync('/usr/lib/rabbitmq/bin/rabbitmq-server'), packages: ['rabbitmq-server'] },
+  { name: 'NATS', present: () => has('nats-server') || existsSync('/usr/sbin/nats-server'), packages: ['nats-server'] },
+]
+const missing = brokers.filter((b) => !b.present())
+if (missing.length > 0) {
+  const packages = missing.flatMap((b) => b.packages).join(' ')
   if (process.getuid?.() === 0) {
-    console.log('pretest: installing mosquitto from Debian packages')
-    run('apt-get update -qq && apt-get install -y -qq mosquitto mosquitto-clients')
+    console.log(`pretest: installing ${missing.map((b) => b.name).join(', ')} from Debian packages`)
+    run(`apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${packages}`)
   } else {
-    console.error('pretest: Mosquitto is missing; install it with: sudo apt-get install -y mosquitto mosquitto-clients')
+    console.error(`pretest: ${missing.map((b) => b.name).join(', ')} missing; install with: sudo apt-get install -y ${packages}`)
     process.exit(1)
   }
 }

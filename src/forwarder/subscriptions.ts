@@ -7,6 +7,7 @@
  */
 import { ResourceError, type ResourceProblem } from '../core/errors.js'
 import { getMetadataProperty, parseGoBool } from '../core/envelope/index.js'
+import { publishTopicFinding, slowDeliveryWarning, subscriptionFilterFinding } from '../core/resources/broker-profile.js'
 import { isTruthy } from '../core/resources/truthy.js'
 import type { LoadedResources, PubsubComponent, SubscriptionResource } from '../core/resources/types.js'
 // The same rules the pubsub client applies: a filter that passes here is one its subscribe() accepts.
@@ -115,6 +116,18 @@ export function compileSubscriptions(specs: readonly SubscriptionSpec[], context
     if (topicIssue) problem(`${spec.fieldPrefix}topic`, `topic filter ${JSON.stringify(spec.topic)}: ${topicIssue}`)
     const deadLetterIssue = spec.deadLetterTopic === undefined ? undefined : publishTopicProblem(spec.deadLetterTopic)
     if (deadLetterIssue) problem(`${spec.fieldPrefix}deadLetterTopic`, `dead-letter topic ${JSON.stringify(spec.deadLetterTopic)}: ${deadLetterIssue}`)
+    // What the component's brokerProfile knows the broker would silently not do (broker-profile.ts).
+    const profile = pubsub?.metadata.brokerProfile
+    if (profile) {
+      const findings = [
+        { field: 'topic', finding: subscriptionFilterFinding(profile, spec.topic) },
+        { field: 'deadLetterTopic', finding: spec.deadLetterTopic === undefined ? undefined : publishTopicFinding(profile, spec.deadLetterTopic) },
+      ]
+      for (const { field, finding } of findings) {
+        if (finding?.level === 'error') problem(`${spec.fieldPrefix}${field}`, finding.text)
+        else if (finding) context.warn(`${where(spec)}: ${spec.fieldPrefix}${field}: ${finding.text}`)
+      }
+    }
 
     const rules: CompiledRule[] = []
     if (spec.rules.length === 0) problem(`${spec.fieldPrefix}routes`, 'no route: set routes.rules, routes.default or route')
@@ -188,6 +201,11 @@ export function compileSubscriptions(specs: readonly SubscriptionSpec[], context
     })
   }
   if (problems.length > 0) throw new ResourceError(problems)
+  for (const pubsub of context.resources.pubsubs) {
+    if (!result.some((sub) => sub.pubsubname === pubsub.name) || !pubsub.metadata.brokerProfile) continue
+    const warning = slowDeliveryWarning(pubsub.metadata.brokerProfile, pubsub.metadata.qos)
+    if (warning) context.warn(`${pubsub.file}: document ${pubsub.document} (Component/${pubsub.name}): ${warning}`)
+  }
   return result
 }
 

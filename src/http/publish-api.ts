@@ -7,6 +7,7 @@ import { inBinaryMode, mqtt5PublishOptions } from '../core/pubsub/publish-proper
 import { publisherComponent } from '../core/pubsub/publisher-identity.js'
 import type { PublishOptions } from '../core/pubsub/types.js'
 import type { Logger } from '../core/pubsub/types.js'
+import { publishTopicFinding, WarnOnce } from '../core/resources/broker-profile.js'
 import { inScope, isPublishAllowed } from '../core/resources/scopes.js'
 import type { PubsubComponent } from '../core/resources/types.js'
 import { validatePublishTopic } from '../core/topics/index.js'
@@ -76,6 +77,8 @@ class PublishApi {
   private readonly token: Buffer | undefined
   private readonly getClient: (component: PubsubComponent) => PublishClient
   private readonly log: Logger
+  /** brokerProfile warnings, once per pubsub and topic. */
+  private readonly profileWarnings = new WarnOnce()
   private readonly runtimeVersion: string
   private readonly tracer: Tracer | undefined
 
@@ -269,6 +272,12 @@ class PublishApi {
       if (err instanceof MqttFnError) return daprErrors.malformedRequest(err.message)
       throw err
     }
+    // What the component's brokerProfile knows the broker does with this topic (NATS drops
+    // the connection on a `.`: 400 here instead of a 500 after publishTimeout).
+    const profile = target.component.metadata.brokerProfile
+    const finding = profile === undefined ? undefined : publishTopicFinding(profile, target.topic)
+    if (finding?.level === 'error') return daprErrors.malformedRequest(finding.text)
+    if (finding) this.profileWarnings.warn(`${target.name}\u0000${target.topic}`, () => this.log.warn(finding.text, { pubsub: target.name }))
     return undefined
   }
 

@@ -190,6 +190,21 @@ export const MQTT_FIELDS: FieldTable = [
     example: '100',
   },
   {
+    name: 'brokerProfile',
+    type: 'string',
+    default: 'generic',
+    required: false,
+    sensitive: false,
+    group: 'extension',
+    description:
+      'Extension: which broker this is, for the limits mqtt-fn cannot detect on the wire (README "Brokers"): ' +
+      '`generic`, `mosquitto`, `rabbitmq`, `nats`, `aws-iot` or `event-grid`. With `rabbitmq` or `nats`: a ' +
+      '`$share/...` subscription is refused (both accept it and deliver nothing), `qos` 2 is degraded to 1 with a ' +
+      'warning, a topic filter the broker rewrites or refuses (`.`; `*` on RabbitMQ) is refused at start, and with ' +
+      '`nats` a publish topic with `.` or a space is answered 400 instead of the broker dropping the connection.',
+    example: 'generic',
+  },
+  {
     name: 'allowedTopics',
     type: 'string',
     required: false,

@@ -1,4 +1,5 @@
 import { publishTopicProblem } from '../topics/index.js'
+import { applyComponentProfile, parseBrokerProfile } from './broker-profile.js'
 import { readAuth } from './auth-metadata.js'
 import { parseBrokerUrl } from './broker-url.js'
 import { FieldReader, type ResolvedItem } from './field-reader.js'
@@ -85,6 +86,7 @@ export function decodeMqttMetadata(
   readTls(fields, reporter, metadata)
   readAuth(fields, reporter, metadata)
   checkSession(fields, reporter, metadata)
+  readBrokerProfile(fields, reporter, metadata)
 
   const raw: Record<string, string> = {}
   for (const item of expanded) Object.defineProperty(raw, item.name, { value: item.value, enumerable: true, writable: true, configurable: true })
@@ -163,6 +165,22 @@ function readTls(fields: FieldReader, reporter: Reporter, metadata: MqttMetadata
       fields.path('url'),
       'caCert, clientCert and clientKey have no effect without a TLS scheme (mqtts, tcps, ssl, tls or wss)',
     )
+  }
+}
+
+/** Last: its rules look at (and may degrade) the fields read before. */
+function readBrokerProfile(fields: FieldReader, reporter: Reporter, metadata: MqttMetadata): void {
+  const parsed = parseBrokerProfile(fields.string('brokerProfile'))
+  if ('problem' in parsed) {
+    reporter.error(fields.path('brokerProfile'), parsed.problem)
+    return
+  }
+  if (parsed.profile === 'generic') return
+  metadata.brokerProfile = parsed.profile
+  for (const finding of applyComponentProfile(metadata, parsed.profile)) {
+    const path = fields.path(finding.field ?? 'brokerProfile')
+    if (finding.level === 'error') reporter.error(path, finding.text)
+    else reporter.warn(path, finding.text)
   }
 }
 

@@ -1,4 +1,5 @@
 import type { ResourceLocation } from '../errors.js'
+import type { BrokerProfile } from './broker-profile.js'
 
 /** Broker address after Dapr's URL rules (scheme aliases, default ports, userinfo split off). */
 export interface BrokerUrl {
@@ -52,6 +53,8 @@ export interface MqttMetadata {
   auth?: AuthSettings
   /** Extension: ALPN protocols of the TLS handshake (e.g. `x-amzn-mqtt-ca`). */
   alpnProtocols?: string[]
+  /** Extension: the broker's known limits (broker-profile.ts); absent = `generic`. */
+  brokerProfile?: BrokerProfile
 }
 
 /** `authMethod` and the settings it reads. */

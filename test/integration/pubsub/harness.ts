@@ -4,6 +4,9 @@ import type { ConnectionState, IncomingMessage, PubsubClientOptions } from '../.
 import { mqttMetadata, type MqttMetadataOverrides } from '../../helpers/factories.js'
 import { startEmbeddedBroker } from '../../../src/local/broker.js'
 import { startMosquitto, type MosquittoOptions } from '../../../support/mosquitto.js'
+import { startNats, type NatsOptions } from '../../../support/nats.js'
+import { startRabbitMq, type RabbitMqOptions } from '../../../support/rabbitmq.js'
+import type { BrokerProfile } from '../../../src/core/resources/broker-profile.js'
 
 /** A broker under test, as the shared suite sees it. */
 export interface RunningBroker {
@@ -23,6 +26,10 @@ export interface BrokerTarget {
   sharedSubscriptions: boolean
   /** Sets DUP on a redelivery (Mosquitto yes; aedes 1.x resends without it). */
   dupOnRedelivery: boolean
+  /** Grants and delivers QoS 2 (RabbitMQ and NATS do not: the component's brokerProfile degrades it). */
+  qos2: boolean
+  /** The component's `brokerProfile` for this broker, when it has known limits. */
+  brokerProfile?: BrokerProfile
   start(): Promise<RunningBroker>
 }
 
@@ -32,6 +39,7 @@ export function aedesTarget(): BrokerTarget {
     protocolVersion: 4,
     sharedSubscriptions: false,
     dupOnRedelivery: false,
+    qos2: true,
     async start() {
       let broker = await startEmbeddedBroker()
       const port = broker.port
@@ -62,10 +70,41 @@ export function mosquittoTarget(protocolVersion: 4 | 5, opts: MosquittoOptions =
     protocolVersion,
     sharedSubscriptions: true,
     dupOnRedelivery: true,
+    qos2: true,
     async start() {
       // 100 in flight: the decoupling test hands 50 un-acked messages to one client.
       const m = await startMosquitto({ ...opts, extraConfig: ['max_inflight_messages 100', ...(opts.extraConfig ?? [])] })
       return { url: m.url, port: m.port, kill: () => m.kill(), restart: () => m.restart(), stop: () => m.stop() }
+    },
+  }
+}
+
+export function rabbitmqTarget(opts: RabbitMqOptions = {}): BrokerTarget {
+  return {
+    name: 'rabbitmq (MQTT 3.1.1)',
+    protocolVersion: 4,
+    sharedSubscriptions: false,
+    dupOnRedelivery: true,
+    qos2: false,
+    brokerProfile: 'rabbitmq',
+    async start() {
+      const r = await startRabbitMq({ ...opts, extraConfig: ['mqtt.prefetch = 100', ...(opts.extraConfig ?? [])] })
+      return { url: r.url, port: r.port, kill: () => r.kill(), restart: () => r.restart(), stop: () => r.stop() }
+    },
+  }
+}
+
+export function natsTarget(opts: NatsOptions = {}): BrokerTarget {
+  return {
+    name: 'nats (MQTT 3.1.1)',
+    protocolVersion: 4,
+    sharedSubscriptions: false,
+    dupOnRedelivery: true,
+    qos2: false,
+    brokerProfile: 'nats',
+    async start() {
+      const r = await startNats({ ackWait: '1s', ...opts })
+      return { url: r.url, port: r.port, kill: () => r.kill(), restart: () => r.restart(), stop: () => r.stop() }
     },
   }
 }
