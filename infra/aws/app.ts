@@ -2,12 +2,12 @@
 // its assets to cdk.out/ (or where the CDK CLI says, CDK_OUTDIR). Offline: no AWS account,
 // no Docker; see the README (Deploy).
 import { join } from 'node:path'
-import { buildApp, REPO_ROOT } from './build-app.js'
+import { createApp, REPO_ROOT } from './build-app.js'
 
 process.env['CDK_DISABLE_CLI_TELEMETRY'] ??= 'true'
 const outdir = process.env['CDK_OUTDIR'] ?? join(REPO_ROOT, 'cdk.out')
 try {
-  const { app } = buildApp({ outdir })
+  const { app } = await createApp({ outdir })
   const assembly = app.synth()
   for (const stack of assembly.stacks) console.error(`synth: ${stack.stackName} -> ${join(assembly.directory, stack.templateFile)}`)
 } catch (error) {

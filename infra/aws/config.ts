@@ -8,6 +8,21 @@ import { existsSync, readFileSync, statSync } from 'node:fs'
 import { isAbsolute, relative, resolve } from 'node:path'
 import type { Node } from 'constructs'
 
+/**
+ * Where the broker's address and credentials come from. `secret`: one Secrets Manager secret
+ * (parameter BrokerSecretArn), any broker. `iot-core`: AWS IoT Core, no secret at all: the data
+ * endpoint is looked up while the stack deploys and the code signs its connection with its own
+ * role (`authMethod: aws-sigv4`), whose iot: permissions are derived from the resources.
+ */
+export const BROKER_MODES = ['secret', 'iot-core'] as const
+export type BrokerMode = (typeof BROKER_MODES)[number]
+
+/** The resource folders each broker mode uses unless the context names others. */
+export const DEFAULT_RESOURCE_FOLDERS: Record<BrokerMode, { functions: string; forwarder: string }> = {
+  secret: { functions: 'infra/resources/functions', forwarder: 'infra/resources/forwarder' },
+  'iot-core': { functions: 'infra/resources/functions-iot', forwarder: 'infra/resources/forwarder-iot' },
+}
+
 /** Which TLS material the broker secret holds besides `url` (and the resources reference). */
 export const BROKER_TLS_MODES = ['none', 'ca', 'mutual'] as const
 export type BrokerTls = (typeof BROKER_TLS_MODES)[number]
@@ -15,13 +30,15 @@ export type BrokerTls = (typeof BROKER_TLS_MODES)[number]
 export interface MqttFnConfig {
   /** Repository root: Docker build context of the forwarder image. */
   root: string
+  /** Context `broker`: `secret` (default) or `iot-core`. */
+  broker: BrokerMode
   /** Folder holding `http-publish/` and `sqs-relay/` as `npm run build` writes them. Context `bundlesPath`, default dist/functions/aws. */
   bundlesPath: string
-  /** Dapr resources the functions load (a Lambda layer). Context `functionResourcesPath`, default infra/resources/functions. */
+  /** Dapr resources the functions load (a Lambda layer). Context `functionResourcesPath`, default infra/resources/functions (functions-iot with broker iot-core). */
   functionResourcesPath: string
-  /** Dapr resources baked into the forwarder image, relative to `root`. Context `forwarderResourcesPath`, default infra/resources/forwarder. */
+  /** Dapr resources baked into the forwarder image, relative to `root`. Context `forwarderResourcesPath`, default infra/resources/forwarder (forwarder-iot with broker iot-core). */
   forwarderResourcesPath: string
-  /** Context `brokerTls`: `none`, `ca` (caCert) or `mutual` (caCert, clientCert, clientKey). Default `mutual`, as the example resources. */
+  /** Context `brokerTls`: `none`, `ca` (caCert) or `mutual` (caCert, clientCert, clientKey). Default `mutual`, as the example resources. Broker `secret` only. */
   brokerTls: BrokerTls
   /** Context `apiTokenSecretArn`: an existing Secrets Manager secret (plain string) for APP_API_TOKEN. Default: the stack generates one. */
   apiTokenSecretArn?: string
@@ -66,14 +83,20 @@ export function configFromContext(node: Node, root: string): MqttFnConfig {
     return String(value)
   }
 
+  const broker = str('broker') ?? 'secret'
+  if (!(BROKER_MODES as readonly string[]).includes(broker)) {
+    throw new ConfigError(`context broker: one of ${BROKER_MODES.join(', ')}, got ${JSON.stringify(broker)}`)
+  }
+  const defaults = DEFAULT_RESOURCE_FOLDERS[broker as BrokerMode]
+
   const bundlesPath = resolve(root, str('bundlesPath') ?? 'dist/functions/aws')
   for (const name of ['http-publish', 'sqs-relay']) {
     if (!existsSync(resolve(bundlesPath, name, 'index.mjs'))) {
       throw new ConfigError(`context bundlesPath: ${resolve(bundlesPath, name, 'index.mjs')} is missing; run \`npm run build\` first`)
     }
   }
-  const functionResourcesPath = folder(root, 'functionResourcesPath', str('functionResourcesPath') ?? 'infra/resources/functions')
-  const forwarderResources = folder(root, 'forwarderResourcesPath', str('forwarderResourcesPath') ?? 'infra/resources/forwarder')
+  const functionResourcesPath = folder(root, 'functionResourcesPath', str('functionResourcesPath') ?? defaults.functions)
+  const forwarderResources = folder(root, 'forwarderResourcesPath', str('forwarderResourcesPath') ?? defaults.forwarder)
   const forwarderResourcesPath = relative(root, forwarderResources).split('\\').join('/')
   if (forwarderResourcesPath.startsWith('..') || isAbsolute(forwarderResourcesPath)) {
     throw new ConfigError(`context forwarderResourcesPath: must be inside ${root} (the image's build context)`)
@@ -83,7 +106,12 @@ export function configFromContext(node: Node, root: string): MqttFnConfig {
     throw new ConfigError(`context forwarderResourcesPath: ${forwarderResourcesPath} is not in the image's build context; .dockerignore lets in ${context.join(', ')}`)
   }
 
-  const brokerTls = str('brokerTls') ?? 'mutual'
+  const brokerTlsText = str('brokerTls')
+  if (broker === 'iot-core' && brokerTlsText !== undefined) {
+    // No secret, so no TLS material to choose: IoT Core's server certificate is publicly trusted.
+    throw new ConfigError('context brokerTls: applies to broker secret only; with broker iot-core the code signs its connection with its role (no certificates)')
+  }
+  const brokerTls = brokerTlsText ?? 'mutual'
   if (!(BROKER_TLS_MODES as readonly string[]).includes(brokerTls)) {
     throw new ConfigError(`context brokerTls: one of ${BROKER_TLS_MODES.join(', ')}, got ${JSON.stringify(brokerTls)}`)
   }
@@ -123,6 +151,7 @@ export function configFromContext(node: Node, root: string): MqttFnConfig {
   const relayTopic = str('relayTopic')
   return {
     root,
+    broker: broker as BrokerMode,
     bundlesPath,
     functionResourcesPath,
     forwarderResourcesPath,

@@ -114,7 +114,9 @@ export class ForwarderService extends Construct {
     acknowledge(
       this.taskDefinition,
       'AwsSolutions-ECS2',
-      'The plain environment holds settings only (APP_ID, AWS_REGION, the port, APP_URL); every secret reaches the container through `secrets` (Secrets Manager).',
+      Object.keys(props.secrets).length > 0
+        ? 'The plain environment holds settings only (APP_ID, AWS_REGION, the port, APP_URL); every secret reaches the container through `secrets` (Secrets Manager).'
+        : 'The plain environment holds settings only (APP_ID, AWS_REGION, the port, APP_URL, and MQTT_URL: the IoT Core data endpoint, an address); there is no secret: the task signs its IoT Core connection with its task role.',
     )
     const executionRole = this.taskDefinition.executionRole
     if (executionRole) {

@@ -28,14 +28,16 @@ export interface MqttFnFunctionProps {
 export class MqttFnFunction extends Construct {
   readonly function: Function
   readonly logGroup: LogGroup
+  /** The function's role (with broker iot-core, the stack adds its iot: permissions). */
+  readonly role: Role
 
   constructor(scope: Construct, id: string, props: MqttFnFunctionProps) {
     super(scope, id)
     this.logGroup = new LogGroup(this, 'Logs', { retention: RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY })
-    const role = new Role(this, 'Role', {
+    const role = (this.role = new Role(this, 'Role', {
       assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
       description: `${props.description}: writes its own log group only`,
-    })
+    }))
     this.logGroup.grantWrite(role)
     this.function = new Function(this, 'Function', {
       description: props.description,
