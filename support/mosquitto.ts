@@ -4,6 +4,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir, userInfo } from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
+import { startWithPortRetry, type PrivateBroker } from './private-broker.js'
 import { getFreePort, waitForPort } from './ports.js'
 
 const run = promisify(execFile)
@@ -40,23 +41,8 @@ export interface MosquittoOptions {
   acl?: string[]
 }
 
-export interface MosquittoBroker {
-  port: number
-  host: string
-  /** `mqtt://127.0.0.1:PORT` or `mqtts://...` with `tls`. */
-  url: string
-  configPath: string
-  /** Temp dir with the config, password file and persistence data. */
-  dir: string
-  /** The broker's log so far (stderr). */
-  logs(): string
-  /** SIGTERM (persistence is saved), wait for exit, remove the temp dir. */
-  stop(): Promise<void>
-  /** SIGKILL: nothing is saved; files stay for `restart()`. */
-  kill(): Promise<void>
-  /** Start again with the same config: same port, same persistence dir. */
-  restart(): Promise<void>
-}
+/** Mosquitto's data dir also holds the password file; stop() saves persistence first. */
+export type MosquittoBroker = PrivateBroker
 
 /**
  * Starts a private Mosquitto for one test file: its own port on 127.0.0.1, its own temp
@@ -64,14 +50,7 @@ export interface MosquittoBroker {
  * PUBACK window) and a high `max_queued_messages` (the default silently drops past 1000).
  */
 export async function startMosquitto(opts: MosquittoOptions = {}): Promise<MosquittoBroker> {
-  // A free port can be taken by another test worker between the check and mosquitto's bind.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startOnce(opts)
-    } catch (err) {
-      if (opts.port !== undefined || attempt >= 3 || !String(err).includes('Address already in use')) throw err
-    }
-  }
+  return startWithPortRetry(() => startOnce(opts), opts.port === undefined)
 }
 
 async function startOnce(opts: MosquittoOptions): Promise<MosquittoBroker> {

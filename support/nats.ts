@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { startWithPortRetry, type PrivateBroker } from './private-broker.js'
 import { getFreePort, isPortFree, waitForPort } from './ports.js'
 
 export const NATS_BIN = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].find((p) => existsSync(p))
@@ -20,24 +21,10 @@ export interface NatsOptions {
   extraMqttConfig?: string[]
 }
 
-export interface NatsBroker {
-  /** The MQTT port. */
-  port: number
+/** A private nats-server: its data dir is the JetStream store, where MQTT sessions live. */
+export interface NatsBroker extends PrivateBroker {
   /** The NATS client port (not used by the tests; NATS needs one). */
   natsPort: number
-  host: string
-  /** `mqtt://127.0.0.1:PORT`. */
-  url: string
-  configPath: string
-  /** Temp dir with the config and the JetStream store (where MQTT sessions live). */
-  dir: string
-  logs(): string
-  /** SIGTERM, wait for exit, remove the temp dir (the sessions with it). */
-  stop(): Promise<void>
-  /** SIGKILL; the JetStream store stays for `restart()`. */
-  kill(): Promise<void>
-  /** Start again with the same config, ports and store. */
-  restart(): Promise<void>
 }
 
 /**
@@ -47,14 +34,7 @@ export interface NatsBroker {
  * streams in the store, so a restart keeps them and stop() wipes them.
  */
 export async function startNats(opts: NatsOptions = {}): Promise<NatsBroker> {
-  // A free port can be taken by another test worker between the check and the bind.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startOnce(opts)
-    } catch (err) {
-      if (attempt >= 3 || !/address already in use/i.test(String(err))) throw err
-    }
-  }
+  return startWithPortRetry(() => startOnce(opts))
 }
 
 async function startOnce(opts: NatsOptions): Promise<NatsBroker> {

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs'
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { startWithPortRetry, type PrivateBroker } from './private-broker.js'
 import { getFreePort, isPortFree, waitForPort } from './ports.js'
 
 /** The server script itself, not /usr/sbin's wrapper (which switches to the rabbitmq user). */
@@ -18,25 +19,14 @@ export interface RabbitMqOptions {
   startTimeoutMs?: number
 }
 
-export interface RabbitMqBroker {
-  /** The MQTT port. */
-  port: number
+/**
+ * A private RabbitMQ node: its data dir holds HOME with the node's own Erlang cookie, mnesia
+ * (sessions, queues) and logs; kill() reaches the whole process group; restart() takes ~5 s.
+ */
+export interface RabbitMqBroker extends PrivateBroker {
   /** The AMQP port (RabbitMQ needs one; the tests do not use it). */
   amqpPort: number
-  host: string
-  /** `mqtt://127.0.0.1:PORT`. */
-  url: string
   nodeName: string
-  configPath: string
-  /** Temp dir: config, HOME with the node's own Erlang cookie, mnesia (sessions, queues), logs. */
-  dir: string
-  logs(): string
-  /** SIGTERM (a clean shutdown), wait for exit, remove the temp dir (queues and sessions with it). */
-  stop(): Promise<void>
-  /** SIGKILL to the whole process group; the data dir stays for `restart()`. */
-  kill(): Promise<void>
-  /** Start again with the same config, ports and data dir (~5 s: the Raft member exists). */
-  restart(): Promise<void>
 }
 
 /**
@@ -48,13 +38,7 @@ export interface RabbitMqBroker {
  * (starting one if none runs), as every Erlang node does.
  */
 export async function startRabbitMq(opts: RabbitMqOptions = {}): Promise<RabbitMqBroker> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startOnce(opts)
-    } catch (err) {
-      if (attempt >= 3 || !/eaddrinuse|address already in use/i.test(String(err))) throw err
-    }
-  }
+  return startWithPortRetry(() => startOnce(opts))
 }
 
 async function startOnce(opts: RabbitMqOptions): Promise<RabbitMqBroker> {
