@@ -1,3 +1,10 @@
+/**
+ * The Dapr HTTP API of `mqtt-fn serve` and the functions: one class, because every route shares
+ * the resolved components, the API token, the in-flight limit and the tracer; publish and bulk
+ * publish are the bulk of it (daprd's checks in daprd's order, then the envelope and the send).
+ * The runtime endpoints (healthz, metadata) are in runtime-endpoints.ts, the request decoding in
+ * request-metadata.ts and bulk-entries.ts, the error bodies in dapr-errors.ts.
+ */
 import { timingSafeEqual } from 'node:crypto'
 import pLimit from 'p-limit'
 import { buildPublishPayload } from '../core/envelope/index.js'
@@ -13,7 +20,7 @@ import type { PubsubComponent } from '../core/resources/types.js'
 import { validatePublishTopic } from '../core/topics/index.js'
 import { BulkDecodeError, convertEventToBytes, decodeBulkEntries, entryMetadata } from './bulk-entries.js'
 import * as daprErrors from './dapr-errors.js'
-import { goMarshal, goQuote as goString } from '../core/envelope/index.js'
+import { goQuote as goString } from '../core/envelope/index.js'
 import {
   BULK_PUBLISH_CONCURRENCY,
   DEFAULT_MAX_BODY_BYTES,
@@ -23,6 +30,7 @@ import {
   type PublishClient,
 } from './options.js'
 import { metadataFromQuery, rawPayloadFlag, retainFlag } from './request-metadata.js'
+import { healthzResponse, metadataResponse } from './runtime-endpoints.js'
 import { emptyResponse, jsonResponse } from './responses.js'
 import { isExcludedFromApiToken, matchRoute, pathUnescape, UnescapeError, type RouteMatch } from './router.js'
 import type { ApiRequest, ApiResponse } from './types.js'
@@ -133,11 +141,11 @@ class PublishApi {
     if (!match.methods.includes(method)) return daprErrors.methodNotAllowed(method, path, match.methods)
     switch (match.name) {
       case 'healthz':
-        return this.healthz(request)
+        return healthzResponse(request, this.appId)
       case 'healthzOutbound':
         return emptyResponse()
       case 'metadata':
-        return this.metadata()
+        return metadataResponse([...this.components.values()], this.appId, this.runtimeVersion)
       case 'publish':
         return this.tracer ? this.traced(this.tracer, request, match) : this.publish(request, match)
       case 'bulkPublish':
@@ -198,33 +206,6 @@ class PublishApi {
       return false
     }
     return timingSafeEqual(given, token)
-  }
-
-  /** daprd `onGetHealthz`: `?appid=` that is not this app's id is 500 ERR_HEALTH_APPID_NOT_MATCH. */
-  private healthz(request: ApiRequest): ApiResponse {
-    const appid = request.query.get('appid')
-    if (appid !== null && appid !== this.appId) {
-      return jsonResponse(500, '{"errorCode":"ERR_HEALTH_APPID_NOT_MATCH","message":"dapr app-id does not match"}')
-    }
-    return emptyResponse()
-  }
-
-  /**
-   * daprd `onGetMetadata` (pkg/api/http/metadata.go): field order of its `metadataResponse`.
-   * Lists stay present when empty (daprd omits them) so clients that iterate them need no guard.
-   */
-  private metadata(): ApiResponse {
-    const components = [...this.components.values()].map(
-      (c) =>
-        `{"name":${goString(c.name)},"type":${goString(c.type)},"version":"v1","capabilities":["SUBSCRIBE_WILDCARDS"]}`,
-    )
-    const id = this.appId === '' ? '' : `"id":${goString(this.appId)},`
-    const body =
-      `{${id}"runtimeVersion":${goString(this.runtimeVersion)},"enabledFeatures":[],"actors":[],` +
-      `"components":[${components.join(',')}],` +
-      `"extended":${goMarshal({ daprRuntimeVersion: this.runtimeVersion, mqttfn: 'publish-api' })},` +
-      `"subscriptions":[],"httpEndpoints":[],"actorRuntime":{"runtimeStatus":"DISABLED","hostReady":false}}`
-    return jsonResponse(200, body)
   }
 
   /**
