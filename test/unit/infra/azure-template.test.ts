@@ -174,15 +174,19 @@ describe('Function App', () => {
     expect(String(variable('vaultUri'))).toContain("variables('keyVaultName')")
   })
 
-  it('creates each TLS secret exactly in the modes whose settings refer to it', () => {
+  it('creates each broker secret exactly in the modes whose settings refer to it (none with broker event-grid)', () => {
     const secrets = vaultSecrets()
-    expect(secrets.get('mqtt-url')).toBeUndefined()
+    expect(secrets.get('mqtt-url')).toBe("[variables('useSecretBroker')]")
     expect(secrets.get('app-api-token')).toBeUndefined()
     expect(secrets.get('mqtt-ca-cert')).toBe("[variables('useCa')]")
     expect(secrets.get('mqtt-client-cert')).toBe("[variables('useClientCert')]")
     expect(secrets.get('mqtt-client-key')).toBe("[variables('useClientCert')]")
-    expect(variable('useCa')).toBe("[not(equals(parameters('brokerTls'), 'none'))]")
-    expect(variable('useClientCert')).toBe("[equals(parameters('brokerTls'), 'mutual')]")
+    expect(variable('useSecretBroker')).toBe("[not(variables('useEventGrid'))]")
+    expect(variable('useEventGrid')).toBe("[equals(parameters('broker'), 'event-grid')]")
+    expect(variable('useCa')).toBe("[and(variables('useSecretBroker'), not(equals(parameters('brokerTls'), 'none')))]")
+    expect(variable('useClientCert')).toBe("[and(variables('useSecretBroker'), equals(parameters('brokerTls'), 'mutual'))]")
+    // The default is today's behaviour: a broker of yours, from the secure parameters.
+    expect(arm.parameters['broker']).toMatchObject({ defaultValue: 'secret', allowedValues: ['secret', 'event-grid'] })
   })
 
   it("lets the Function App's identity read the vault's secrets (Key Vault Secrets User)", () => {
