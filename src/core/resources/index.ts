@@ -1,4 +1,7 @@
-export { loadResources, loadResourcesFromDocuments, PUBSUB_TYPES, SECRET_STORE_TYPES, type ResourceFile } from './loader.js'
+export { loadResources, loadResourcesFromDocuments, type ResourceFile } from './load-yaml.js'
+export { loadParsedResources, PUBSUB_TYPES, SECRET_STORE_TYPES } from './loader.js'
+export { readResourceFolder } from './read-folder.js'
+export type { ParsedDocument, ParsedFile, ParsedResources, ParseNote } from './parsed.js'
 export { parseMqttMetadata, type ParseMqttMetadataOptions, type ParsedMqttMetadata } from './parse-mqtt-metadata.js'
 export { parseBrokerUrl, SUPPORTED_SCHEMES, type BrokerUrlResult } from './broker-url.js'
 export {

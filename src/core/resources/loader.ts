@@ -1,5 +1,4 @@
-import { constants, type Dirent, type Stats } from 'node:fs'
-import { open, readdir, readFile, readlink, stat } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { ResourceError, type ResourceProblem } from '../errors.js'
 import { checkComponentVersions, readComponentHeader, resourceName, type ComponentHeader } from './component.js'
@@ -26,13 +25,7 @@ import type {
   SubscriptionResource,
 } from './types.js'
 import { isRecord, own, scalarToString } from './values.js'
-import { readYamlDocuments } from './yaml-documents.js'
-
-/** A YAML file held in memory: `file` is how problems name it. */
-export interface ResourceFile {
-  file: string
-  text: string
-}
+import type { ParsedFile, ParsedResources, ParseNote } from './parsed.js'
 
 export const PUBSUB_TYPES = ['pubsub.mqtt', 'pubsub.mqtt3'] as const
 export const SECRET_STORE_TYPES = ['secretstores.local.env', 'secretstores.local.file'] as const
@@ -48,105 +41,35 @@ interface ComponentDoc {
 }
 
 /**
- * Reads every `*.yaml` / `*.yml` file of `dir` (not recursive, sorted by name). An entry with such
- * a name that is not a regular file (or a symlink to one) is an error, never skipped: a FIFO,
- * socket, device, directory or dangling symlink. Throws one ResourceError listing every problem
- * of every file; never throws anything else.
+ * Validates parsed resources and resolves their secrets and template tags: the whole of
+ * loading but the YAML (read-folder.ts). `folder` is where the files live: it places the
+ * relative names of `readResourceFolder` (problems name `FOLDER/FILE`, a relative `secretsFile`
+ * is read from there); undefined keeps the names as they are. Throws one ResourceError listing
+ * every problem of every file; never throws anything else.
  */
-export async function loadResources(dir: string, options: LoadOptions = {}): Promise<LoadedResources> {
-  let entries: Dirent[]
-  try {
-    entries = (await readdir(dir, { withFileTypes: true }))
-      .filter((e) => /\.ya?ml$/i.test(e.name))
-      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-  } catch (error) {
-    throw new ResourceError([{ file: dir, document: 0, field: '', problem: `cannot read the resources folder (${errorCode(error)})` }])
-  }
-  const problems: ResourceProblem[] = []
-  const files: ResourceFile[] = []
-  for (const entry of entries) {
-    const file = join(dir, entry.name)
-    const read = await readRegularFile(file, entry)
-    if (typeof read === 'string') files.push({ file, text: read })
-    else problems.push({ file, document: 0, field: '', problem: read.problem })
-  }
+export async function loadParsedResources(parsed: ParsedResources, options: LoadOptions = {}, folder?: string): Promise<LoadedResources> {
+  const place = (file: string): string => (folder === undefined ? file : file === '' ? folder : join(folder, file))
+  if (parsed.folderError !== undefined) throw new ResourceError([{ file: place(''), document: 0, field: '', problem: parsed.folderError }])
   const sink = new ProblemSink()
-  sink.problems.push(...problems)
-  if (entries.length === 0) sink.at({ file: dir, document: 0 }).warn('', 'no .yaml or .yml files: no components loaded')
+  replay(parsed.notes, sink, place)
+  const files = parsed.files.map((f) => ({ ...f, file: place(f.file), place }))
   return load(files, options, sink)
 }
 
-/** What a directory entry is, in words, for one that is not a regular file. */
-function kindOf(entry: Dirent | Stats): string {
-  if (entry.isFIFO()) return 'a FIFO (named pipe)'
-  if (entry.isSocket()) return 'a socket'
-  if (entry.isDirectory()) return 'a directory'
-  if (entry.isCharacterDevice()) return 'a character device'
-  if (entry.isBlockDevice()) return 'a block device'
-  if (entry.isSymbolicLink()) return 'a symlink'
-  return 'not a regular file'
-}
-
-const NOT_REGULAR = 'resource files must be regular files or symlinks to them; remove it or rename it so that it does not end in .yaml/.yml'
-
-/**
- * The text of a regular file (or of the regular file a symlink points at), or the problem.
- * The file is opened non-blocking and checked with fstat before reading, so that a FIFO (or a
- * file swapped for one after readdir) is named, never waited on.
- */
-async function readRegularFile(file: string, entry: Dirent): Promise<string | { problem: string }> {
-  const link = entry.isSymbolicLink()
-  if (!link && !entry.isFile()) return { problem: `is ${kindOf(entry)}, not a regular file: ${NOT_REGULAR}` }
-  let handle
-  try {
-    handle = await open(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0))
-  } catch (error) {
-    return { problem: link ? await brokenLink(file, error) : `cannot read the file (${errorCode(error)})` }
-  }
-  try {
-    const stats = await handle.stat()
-    if (!stats.isFile()) {
-      const what = kindOf(stats)
-      return { problem: link ? `is a symlink to ${what}${await target(file)}, not a regular file: ${NOT_REGULAR}` : `is ${what}, not a regular file: ${NOT_REGULAR}` }
-    }
-    return await handle.readFile('utf8')
-  } catch (error) {
-    return { problem: `cannot read the file (${errorCode(error)})` }
-  } finally {
-    await handle.close().catch(() => undefined)
+/** Parse problems, in the sink as if the parser had reported them there. */
+function replay(notes: readonly ParseNote[], sink: ProblemSink, place: (file: string) => string): void {
+  for (const { severity, problem } of notes) {
+    const placed = { ...problem, file: place(problem.file) }
+    if (severity === 'error') sink.addError(placed)
+    else sink.addWarning(placed)
   }
 }
 
-/** Why a symlink could not be opened: dangling, a loop, or what it points at cannot be opened. */
-async function brokenLink(file: string, error: unknown): Promise<string> {
-  const code = errorCode(error)
-  const to = await target(file)
-  if (code === 'ENOENT' || code === 'ENOTDIR') return `is a dangling symlink${to}: its target does not exist`
-  if (code === 'ELOOP') return `is a symlink loop${to}`
-  // ENXIO: a socket (open(2) refuses those); describe what the link points at when stat can.
-  const stats = await stat(file).catch(() => undefined)
-  if (stats && !stats.isFile()) return `is a symlink to ${kindOf(stats)}${to}, not a regular file: ${NOT_REGULAR}`
-  return `cannot read the file${to} (${code})`
+interface PlacedFile extends ParsedFile {
+  place: (file: string) => string
 }
 
-/** ` (-> TARGET)` for a symlink, or nothing. */
-async function target(file: string): Promise<string> {
-  try {
-    return ` (-> ${await readlink(file)})`
-  } catch {
-    return ''
-  }
-}
-
-/** The same as `loadResources`, from files held in memory (bundled functions, tests). */
-export async function loadResourcesFromDocuments(
-  files: readonly ResourceFile[],
-  options: LoadOptions = {},
-): Promise<LoadedResources> {
-  return load(files, options, new ProblemSink())
-}
-
-async function load(files: readonly ResourceFile[], options: LoadOptions, sink: ProblemSink): Promise<LoadedResources> {
+async function load(files: readonly PlacedFile[], options: LoadOptions, sink: ProblemSink): Promise<LoadedResources> {
   try {
     return await loadUnsafe(files, options, sink)
   } catch (error) {
@@ -160,7 +83,7 @@ async function load(files: readonly ResourceFile[], options: LoadOptions, sink: 
   }
 }
 
-async function loadUnsafe(files: readonly ResourceFile[], options: LoadOptions, sink: ProblemSink): Promise<LoadedResources> {
+async function loadUnsafe(files: readonly PlacedFile[], options: LoadOptions, sink: ProblemSink): Promise<LoadedResources> {
   const env = options.env ?? process.env
   const ctx = templateContext(options.appId, env)
 
@@ -171,8 +94,9 @@ async function loadUnsafe(files: readonly ResourceFile[], options: LoadOptions, 
   const configurations: ConfigurationResource[] = []
   const firstSeen = new Map<string, { file: string; document: number }>()
 
-  for (const { file, text } of files) {
-    for (const raw of readYamlDocuments(file, text, sink)) {
+  for (const { file, notes, documents, place } of files) {
+    replay(notes, sink, place)
+    for (const raw of documents) {
       const { document } = raw
       const base = sink.at({ file, document })
       if (!isRecord(raw.value)) {
@@ -370,7 +294,7 @@ async function readSecretsFile(path: string, field: string, reporter: Reporter):
 }
 
 /** Problems by file, then document: syntax errors are found before the others, but read better in place. */
-function inFileOrder(problems: readonly ResourceProblem[], files: readonly ResourceFile[]): ResourceProblem[] {
+function inFileOrder(problems: readonly ResourceProblem[], files: readonly { file: string }[]): ResourceProblem[] {
   const order = new Map(files.map((f, i) => [f.file, i]))
   return problems
     .map((problem, index) => ({ problem, index }))

@@ -11,6 +11,14 @@ export class ProblemSink {
   at(location: ResourceLocation): Reporter {
     return new Reporter(this, { ...location })
   }
+
+  addError(problem: ResourceProblem): void {
+    this.problems.push(problem)
+  }
+
+  addWarning(problem: ResourceProblem): void {
+    this.warnings.push(formatProblem(problem))
+  }
 }
 
 /** Reports problems about one document. */
@@ -21,11 +29,11 @@ export class Reporter {
   ) {}
 
   error(field: string, problem: string): void {
-    this.sink.problems.push({ ...this.location, field, problem })
+    this.sink.addError({ ...this.location, field, problem })
   }
 
   warn(field: string, problem: string): void {
-    this.sink.warnings.push(formatProblem({ ...this.location, field, problem }))
+    this.sink.addWarning({ ...this.location, field, problem })
   }
 
   /** Number of errors reported so far by every reporter of the sink. */
