@@ -1,19 +1,28 @@
 #!/usr/bin/env node
 // `npm run build`: one esbuild bundle per deployable function, ready to upload.
 //
-//   dist/functions/aws/<name>/index.mjs     Lambda handler `index.handler` (+ .map, resources/)
+//   dist/functions/aws/<name>/index.mjs     Lambda handler `index.handler` (+ .map, lazy chunks)
 //   dist/functions/aws/<name>.zip           the same folder, zipped for `aws lambda update-function-code`
 //   dist/functions/azure/                   an Azure Functions app folder (host.json, package.json,
-//                                           index.mjs, resources/), ready for `func azure functionapp publish`
+//                                           index.mjs), ready for `func azure functionapp publish`
 //   dist/functions/examples/<name>/index.mjs each of examples/functions/ built as a user's own function
-//                                           (`mqtt-fn/functions`) is built: handler `index.handler`, resources/
+//                                           (`mqtt-fn/functions`) is built: handler `index.handler`
 //   dist/functions/sizes.json               bundle sizes, and MQTT.js alone bundled the same way
 //   dist/cli/main.js                        the CLI (bin/mqtt-fn.mjs runs it when src/ is absent,
 //                                           e.g. in the forwarder's image, infra/forwarder/Dockerfile)
 //   dist/index.js, forwarder.js, local.js   the library's entries (package.json `exports`; build-lib.mjs)
 //
+// The resources are compiled into each function bundle: their YAML is parsed here, and the
+// bundle carries the parsed documents (no YAML parser); secrets and template tags are still
+// resolved at cold start from the function's environment. `MQTTFN_RESOURCES_PATH` set at run
+// time reads that folder's YAML instead (the parser is then loaded from resources-yaml.mjs
+// beside the bundle). resources/ is copied beside a bundle only when a compiled resource reads
+// a file from it at run time (a secretstores.local.file's secretsFile). MQTT.js's WebSocket
+// transport is a chunk too, mqtt-ws.mjs, loaded only for a ws:// or wss:// component.
+//
 // Options: --resources DIR (default ./resources), --strict (fail when the resources do not load
-// with this environment), --quiet.
+// with this environment), --out DIR (default dist/functions), --only NAME,... (only these of
+// http-publish, sqs-relay, azure, examples; no CLI or library), --quiet.
 import { cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { basename, dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -25,19 +34,14 @@ import { buildCli } from './build-cli.mjs'
 import { buildLib } from './build-lib.mjs'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
-const { values: args } = parseArgs({
-  options: {
-    resources: { type: 'string', default: 'resources' },
-    strict: { type: 'boolean', default: false },
-    quiet: { type: 'boolean', default: false },
-  },
-})
+// Parsed by main(): importing this module (tests read AWS_FUNCTIONS, azureHostJson) reads no argv.
+let args = { resources: 'resources', strict: false, quiet: true, out: 'dist/functions', only: undefined }
 const log = (...a) => {
   if (!args.quiet) console.log(...a)
 }
 
-const out = join(root, 'dist', 'functions')
-const resourcesDir = resolve(root, args.resources)
+let out = join(root, 'dist', 'functions')
+let resourcesDir = resolve(root, args.resources)
 
 export const AWS_FUNCTIONS = [
   { name: 'http-publish', entry: 'functions/aws/http-publish.ts' },
@@ -114,9 +118,17 @@ const fieldDocsPlugin = {
  * - aws-sigv4.mjs: the AWS credential chain and SigV4 signer, imported by
  *   src/core/pubsub/auth/aws-iot.ts at the first connect of an `authMethod: aws-sigv4` component;
  * - azure-identity.mjs: @azure/identity, imported by src/core/pubsub/auth/entra-jwt.ts at the
- *   first connect of an `authMethod: oauth2-jwt` component.
+ *   first connect of an `authMethod: oauth2-jwt` component;
+ * - resources-yaml.mjs: the `yaml` parser and the folder reader (src/core/resources/read-folder.ts),
+ *   imported by src/function-runtime/runtime.ts only when `MQTTFN_RESOURCES_PATH` names a folder to
+ *   read at run time instead of the compiled resources. It holds no module state, so its copy of
+ *   the little it shares with the bundle does no harm;
+ * - mqtt-ws.mjs: MQTT.js's WebSocket transport and the `ws` package, imported by
+ *   src/function-runtime/web-socket.ts once the resources hold a ws:// or wss:// component.
  */
 const LAZY_CHUNKS = [
+  { file: 'mqtt-ws.mjs', specifier: './web-socket-transport.js', importer: /[\\/]src[\\/]function-runtime[\\/]web-socket\.ts$/, entry: 'src/function-runtime/web-socket-transport.ts' },
+  { file: 'resources-yaml.mjs', specifier: '../core/resources/read-folder.js', importer: /[\\/]src[\\/]function-runtime[\\/]runtime\.ts$/, entry: 'src/core/resources/read-folder.ts' },
   { file: 'tracing-otel.mjs', specifier: './otel.js', importer: /[\\/]src[\\/]tracing[\\/]index\.ts$/, entry: 'src/tracing/otel.ts' },
   { file: 'azure-identity.mjs', specifier: './entra-token.js', importer: /[\\/]src[\\/]core[\\/]pubsub[\\/]auth[\\/]entra-jwt\.ts$/, entry: 'src/core/pubsub/auth/entra-token.ts' },
   { file: 'aws-sigv4.mjs', specifier: './aws-sigv4-presign.js', importer: /[\\/]src[\\/]core[\\/]pubsub[\\/]auth[\\/]aws-iot\.ts$/, entry: 'src/core/pubsub/auth/aws-sigv4-presign.ts' },
@@ -128,6 +140,65 @@ const lazyChunkPlugin = {
       const filter = new RegExp(`^${chunk.specifier.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}$`)
       build.onResolve({ filter }, (a) => (chunk.importer.test(a.importer) ? { path: `./${chunk.file}`, external: true } : undefined))
     }
+  },
+}
+
+/**
+ * The compiled resources (src/function-runtime/compile-resources.ts), set by main() before
+ * any bundle is built: `{ text, readsFolder: [why...] }`.
+ */
+let compiled
+
+/**
+ * src/function-runtime/bundled-resources.ts, which returns undefined from source, returns the
+ * compiled resources in a bundle. They are JSON text parsed at the first load: JSON.parse is
+ * faster than the same object as a literal, and keeps a `__proto__` key a key.
+ */
+const compiledResourcesPlugin = {
+  name: 'mqtt-fn-compiled-resources',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]src[\\/]function-runtime[\\/]bundled-resources\.ts$/ }, (a) => ({
+      loader: 'js',
+      resolveDir: dirname(a.path),
+      contents: [
+        "import { decodeCompiled } from './compiled-json.ts'",
+        'let bundled',
+        'export function bundledResources() {',
+        `  bundled ??= { resources: decodeCompiled(${JSON.stringify(compiled.text)}) }`,
+        '  return bundled',
+        '}',
+      ].join('\n'),
+    }))
+  },
+}
+
+/**
+ * MQTT.js's transports, as a function bundle carries them. The WebSocket one (connect/ws.js
+ * and the `ws` package, about 50 kB) is the chunk mqtt-ws.mjs: the bundle's connect/ws.js
+ * forwards to what src/function-runtime/web-socket.ts loaded, which the function runtime does
+ * before the first connect of a ws:// or wss:// component, whatever resources it runs with.
+ * The WeChat and Alipay mini-program ones, which MQTT.js picks only in a browser, are left out.
+ */
+const transportsPlugin = {
+  name: 'mqtt-fn-transports',
+  setup(build) {
+    const connect = /[\\/]node_modules[\\/]mqtt[\\/]build[\\/]lib[\\/]connect[\\/](ws|wx|ali)\.js$/
+    build.onLoad({ filter: connect }, (a) => {
+      const module = connect.exec(a.path)[1]
+      if (module === 'ws') {
+        const webSocket = JSON.stringify(join(root, 'src/function-runtime/web-socket.ts'))
+        return {
+          loader: 'js',
+          contents: [
+            `import { webSocketTransport } from ${webSocket}`,
+            'export const streamBuilder = (client, opts) => webSocketTransport(opts.protocol).streamBuilder(client, opts)',
+            'export const browserStreamBuilder = (client, opts) => webSocketTransport(opts.protocol).browserStreamBuilder(client, opts)',
+          ].join('\n'),
+        }
+      }
+      const fail = `function () { throw new Error("MQTT.js's ${module === 'wx' ? 'WeChat' : 'Alipay'} mini-program transport is not in mqtt-fn function bundles") }`
+      return { loader: 'js', contents: `exports.default = ${fail}` }
+    })
   },
 }
 
@@ -161,7 +232,7 @@ const common = {
   banner,
   logLevel: 'warning',
   metafile: true,
-  plugins: [trimPlugin, lazyChunkPlugin, fieldDocsPlugin],
+  plugins: [trimPlugin, lazyChunkPlugin, fieldDocsPlugin, compiledResourcesPlugin, transportsPlugin],
 }
 
 /** Bundles `entry`; returns its size and the bytes each package (or our own source folder) adds. */
@@ -209,21 +280,31 @@ async function checkResources() {
     throw new Error(`build: no resources folder at ${relative(root, resourcesDir) || '.'} (--resources DIR)`)
   }
   if (files.length === 0) log(`build: warning: ${relative(root, resourcesDir)} holds no .yaml files`)
-  // The functions load the resources again at cold start, with their own environment (secrets):
-  // here they are only checked with the build's.
   const { register } = await import('tsx/esm/api')
   const unregister = register()
   try {
+    const { compileResources } = await import(pathToUrl(join(root, 'src/function-runtime/compile-resources.ts')))
+    // Parsed only: validation, secrets and template tags run at cold start, with the function's
+    // environment, so a bad resource fails there with the message it fails with here.
+    compiled = await compileResources(resourcesDir)
+    // Here they are only checked with the build's environment.
     const { loadResources } = await import(pathToUrl(join(root, 'src/core/resources/index.ts')))
     await loadResources(resourcesDir, { env: process.env })
     log(`build: ${relative(root, resourcesDir)}/ (${files.length} YAML file(s)) loads with this environment`)
   } catch (error) {
+    if (compiled === undefined) throw error
     const text = `build: the resources do not load with this environment (the functions load them at cold start with theirs):\n${error.message}`
     if (args.strict) throw new Error(text)
     console.warn(text)
   } finally {
     await unregister()
   }
+  for (const why of compiled.readsFolder) log(`build: resources/ copied beside each bundle: ${relative(root, resourcesDir)}/${why}`)
+}
+
+/** resources/ beside a bundle, when something compiled into it reads a file from there at run time. */
+async function copyResources(dir) {
+  if (compiled.readsFolder.length > 0) await cp(resourcesDir, join(dir, 'resources'), { recursive: true })
 }
 
 function pathToUrl(p) {
@@ -253,33 +334,75 @@ async function zipFolder(dir, zipPath) {
 }
 
 async function main() {
+  const { values } = parseArgs({
+    options: {
+      resources: { type: 'string', default: 'resources' },
+      strict: { type: 'boolean', default: false },
+      quiet: { type: 'boolean', default: false },
+      out: { type: 'string', default: join('dist', 'functions') },
+      only: { type: 'string' },
+    },
+  })
+  args = values
+  out = resolve(root, args.out)
+  resourcesDir = resolve(root, args.resources)
+  const only = args.only === undefined ? undefined : new Set(args.only.split(',').map((n) => n.trim()))
+  const wanted = (name) => only === undefined || only.has(name)
   const started = Date.now()
   await checkResources()
   await rm(out, { recursive: true, force: true })
-  const sizes = { mqttAlone: await mqttAloneSize(), aws: {}, azure: {} }
+  const sizes = {
+    mqttAlone: await mqttAloneSize(),
+    compiled: { resourcesFolder: compiled.readsFolder.length > 0 },
+    aws: {},
+    azure: {},
+  }
 
-  for (const fn of AWS_FUNCTIONS) {
+  for (const fn of AWS_FUNCTIONS.filter((f) => wanted(f.name))) {
     const dir = join(out, 'aws', fn.name)
     await mkdir(dir, { recursive: true })
     const { bytes, parts } = await bundle(fn.entry, join(dir, 'index.mjs'))
     sizes.lazyChunks = await withLazyChunks(dir)
-    await cp(resourcesDir, join(dir, 'resources'), { recursive: true })
+    await copyResources(dir)
     const zipBytes = await zipFolder(dir, join(out, 'aws', `${fn.name}.zip`))
     sizes.aws[fn.name] = { bundle: bytes, zip: zipBytes, ratioToMqttAlone: round(bytes / sizes.mqttAlone), parts }
   }
 
   // The examples as user functions: `mqtt-fn/functions` resolves through tsconfig.json `paths` here, through node_modules in a user's project.
   sizes.examples = {}
-  for (const file of (await readdir(join(root, 'examples/functions'))).filter((f) => /\.m?ts$/.test(f) && !f.endsWith('.d.ts')).sort()) {
+  for (const file of !wanted('examples') ? [] :  (await readdir(join(root, 'examples/functions'))).filter((f) => /\.m?ts$/.test(f) && !f.endsWith('.d.ts')).sort()) {
     const name = file.replace(/\.m?ts$/, '')
     const dir = join(out, 'examples', name)
     await mkdir(dir, { recursive: true })
     const { bytes, parts } = await bundle(join('examples/functions', file), join(dir, 'index.mjs'))
     await withLazyChunks(dir)
-    await cp(resourcesDir, join(dir, 'resources'), { recursive: true })
+    await copyResources(dir)
     sizes.examples[name] = { bundle: bytes, ratioToMqttAlone: round(bytes / sizes.mqttAlone), parts }
   }
 
+  if (wanted('azure')) await buildAzure(sizes)
+
+  await writeFile(join(out, 'sizes.json'), JSON.stringify(sizes, null, 2) + '\n')
+  log(`build: MQTT.js alone ${kb(sizes.mqttAlone)}`)
+  for (const [name, s] of Object.entries(sizes.aws)) {
+    log(`build: ${relative(root, out)}/aws/${name}/index.mjs ${kb(s.bundle)} (${s.ratioToMqttAlone}x MQTT.js alone), ${name}.zip ${kb(s.zip)}`)
+  }
+  for (const [file, bytes] of Object.entries(sizes.lazyChunks ?? {})) log(`build: + ${file} ${kb(bytes)} beside each function bundle, loaded only when its resources need it`)
+  if (sizes.azure.bundle !== undefined) log(`build: ${relative(root, out)}/azure/index.mjs ${kb(sizes.azure.bundle)} (${sizes.azure.ratioToMqttAlone}x)`)
+  for (const [name, s] of Object.entries(sizes.examples)) {
+    log(`build: ${relative(root, out)}/examples/${name}/index.mjs ${kb(s.bundle)} (${s.ratioToMqttAlone}x)`)
+  }
+  if (only === undefined) {
+    const cliBytes = await buildCli()
+    const lib = await buildLib()
+    log(`build: dist/cli/main.js + dist/cli/chunks ${kb(cliBytes)} (packages not bundled)`)
+    const libEntries = Object.entries(lib.entries).map(([file, bytes]) => `${file} ${kb(bytes)}`).join(', ')
+    log(`build: ${libEntries}, ${kb(lib.bytes)} with shared chunks, + dist/types (the library: 'mqtt-fn', 'mqtt-fn/forwarder', 'mqtt-fn/local', 'mqtt-fn/functions')`)
+  }
+  log(`build: done in ${Date.now() - started} ms`)
+}
+
+async function buildAzure(sizes) {
   const azure = join(out, 'azure')
   await mkdir(azure, { recursive: true })
   const { bytes: azureBytes, parts: azureParts } = await bundle('functions/azure/index.ts', join(azure, 'index.mjs'), {
@@ -287,27 +410,10 @@ async function main() {
     external: ['@azure/functions-core'],
   })
   await withLazyChunks(azure)
-  await cp(resourcesDir, join(azure, 'resources'), { recursive: true })
+  await copyResources(azure)
   await writeFile(join(azure, 'host.json'), JSON.stringify(azureHostJson(), null, 2) + '\n')
   await writeFile(join(azure, 'package.json'), JSON.stringify(await azurePackageJson(), null, 2) + '\n')
   sizes.azure = { bundle: azureBytes, ratioToMqttAlone: round(azureBytes / sizes.mqttAlone), parts: azureParts }
-
-  await writeFile(join(out, 'sizes.json'), JSON.stringify(sizes, null, 2) + '\n')
-  const cliBytes = await buildCli()
-  const lib = await buildLib()
-  log(`build: MQTT.js alone ${kb(sizes.mqttAlone)}`)
-  for (const [name, s] of Object.entries(sizes.aws)) {
-    log(`build: dist/functions/aws/${name}/index.mjs ${kb(s.bundle)} (${s.ratioToMqttAlone}x MQTT.js alone), ${name}.zip ${kb(s.zip)}`)
-  }
-  for (const [file, bytes] of Object.entries(sizes.lazyChunks)) log(`build: + ${file} ${kb(bytes)} beside each function bundle, loaded only when its resources need it`)
-  log(`build: dist/functions/azure/index.mjs ${kb(azureBytes)} (${sizes.azure.ratioToMqttAlone}x)`)
-  for (const [name, s] of Object.entries(sizes.examples)) {
-    log(`build: dist/functions/examples/${name}/index.mjs ${kb(s.bundle)} (${s.ratioToMqttAlone}x)`)
-  }
-  log(`build: dist/cli/main.js + dist/cli/chunks ${kb(cliBytes)} (packages not bundled)`)
-  const libEntries = Object.entries(lib.entries).map(([file, bytes]) => `${file} ${kb(bytes)}`).join(', ')
-  log(`build: ${libEntries}, ${kb(lib.bytes)} with shared chunks, + dist/types (the library: 'mqtt-fn', 'mqtt-fn/forwarder', 'mqtt-fn/local', 'mqtt-fn/functions')`)
-  log(`build: done in ${Date.now() - started} ms`)
 }
 
 /** host.json: Dapr's paths without the `/api` prefix; poison queue after 5 attempts. */

@@ -1,10 +1,14 @@
 import { errorMessage, MqttFnError } from '../core/errors.js'
 import { getPubsubClient } from '../core/pubsub/index.js'
 import { publisherComponent } from '../core/pubsub/publisher-identity.js'
-import { loadResources } from '../core/resources/index.js'
+// The loader without its YAML half: a bundle reads YAML only for MQTTFN_RESOURCES_PATH (readFolder).
+import { loadParsedResources } from '../core/resources/loader.js'
+import type { ParsedResources } from '../core/resources/parsed.js'
 import type { LoadedResources, PubsubComponent } from '../core/resources/types.js'
+import { bundledResources } from './bundled-resources.js'
 import { boundedPublisher, type Publisher } from './publisher.js'
 import type { FunctionSettings } from './settings.js'
+import { loadWebSocketTransport, usesWebSocket } from './web-socket.js'
 import { startTracing } from '../tracing/index.js'
 import type { Tracer } from '../tracing/types.js'
 
@@ -16,7 +20,10 @@ export interface FunctionLogger {
 
 export interface FunctionRuntimeOptions {
   settings: FunctionSettings
-  /** Default: `loadResources(settings.resourcesPath, {appId, env})`. */
+  /**
+   * Default: the resources compiled into the bundle (scripts/build.mjs), else, and always when
+   * `MQTTFN_RESOURCES_PATH` is set, the YAML of `settings.resourcesPath`; loaded with `{appId, env}`.
+   */
   loadResources?: (settings: FunctionSettings) => Promise<LoadedResources>
   /** Default: the process-wide client of `core/pubsub`, shared by warm invocations, with an instance-unique client id (see identity.ts). */
   getClient?: (component: PubsubComponent) => Publisher
@@ -79,8 +86,15 @@ export function createFunctionRuntime(options: FunctionRuntimeOptions): Function
     resources() {
       // A failure is kept: resources do not change while the instance lives.
       resources ??= load(settings).then(
-        (loaded) => {
+        async (loaded) => {
           for (const warning of loaded.warnings) logger.warn(`mqtt-fn: ${warning}`)
+          // Before any connect: MQTT.js's connect/ws.js in a bundle forwards to this chunk.
+          if (usesWebSocket(loaded)) {
+            await loadWebSocketTransport().catch((err: unknown) => {
+              logger.error(`mqtt-fn: a component connects over ws:// or wss://, and MQTT.js's WebSocket transport (mqtt-ws.mjs beside the function bundle) could not be loaded:\n${errorMessage(err)}`)
+              throw new FunctionConfigError('the MQTT over WebSocket transport could not be loaded; see the function log', { cause: err })
+            })
+          }
           return loaded
         },
         (err: unknown) => {
@@ -111,11 +125,18 @@ export function createFunctionRuntime(options: FunctionRuntimeOptions): Function
   return runtime
 }
 
-function defaultLoad(settings: FunctionSettings): Promise<LoadedResources> {
-  return loadResources(settings.resourcesPath, {
-    ...(settings.appId === undefined ? {} : { appId: settings.appId }),
-    env: settings.env,
-  })
+async function defaultLoad(settings: FunctionSettings): Promise<LoadedResources> {
+  const options = { ...(settings.appId === undefined ? {} : { appId: settings.appId }), env: settings.env }
+  const bundled = bundledResources()
+  const parsed = bundled !== undefined && !settings.resourcesPathFromEnv ? bundled.resources : await readFolder(settings.resourcesPath)
+  // Secrets and template tags are resolved here, at run time, from the function's environment.
+  const loaded = await loadParsedResources(parsed, options, settings.resourcesPath)
+  return loaded
 }
 
-
+async function readFolder(dir: string): Promise<ParsedResources> {
+  // In a function bundle this is resources-yaml.mjs beside it (scripts/build.mjs LAZY_CHUNKS):
+  // the YAML parser loads only when a folder is read.
+  const { readResourceFolder } = await import('../core/resources/read-folder.js')
+  return readResourceFolder(dir)
+}
