@@ -58,7 +58,10 @@ const banner = {
  * - `socks`: SOCKS proxy support (only with the `socksProxy` option, which mqtt-fn never sets);
  * - `worker-timers`: timers for browsers' web workers (Node uses its own timers);
  * - `readable-stream`: the npm copy of Node's streams, replaced by `node:stream` itself;
- * - MQTT.js's package.json, which it embeds whole for its version string.
+ * - MQTT.js's package.json, which it embeds whole for its version string;
+ * - `node:stream/web` as @middy/core imports it: it tests `instanceof ReadableStream` only for
+ *   a streamed response, which mqtt-fn never makes, and importing it loads Node's web streams
+ *   (about 2 ms of a cold start); the stand-in defers to the same class, touched only then.
  * Together they are about half of a plain MQTT.js bundle.
  */
 const trimPlugin = {
@@ -67,6 +70,9 @@ const trimPlugin = {
     build.onResolve({ filter: /^socks$/ }, () => ({ path: 'socks', namespace: 'mqtt-fn-stub' }))
     build.onResolve({ filter: /^worker-timers$/ }, () => ({ path: 'worker-timers', namespace: 'mqtt-fn-stub' }))
     build.onResolve({ filter: /^readable-stream$/ }, () => ({ path: 'node:stream', external: true }))
+    build.onResolve({ filter: /^node:stream\/web$/ }, (a) =>
+      /[\\/]node_modules[\\/]@middy[\\/]core[\\/]/.test(a.importer) ? { path: 'stream-web', namespace: 'mqtt-fn-stub' } : undefined,
+    )
     build.onLoad({ filter: /[\\/]node_modules[\\/]mqtt[\\/]package\.json$/ }, async (a) => {
       const { name, version } = JSON.parse(await readFile(a.path, 'utf8'))
       return { loader: 'json', contents: JSON.stringify({ name, version }) }
@@ -74,7 +80,9 @@ const trimPlugin = {
     build.onLoad({ filter: /.*/, namespace: 'mqtt-fn-stub' }, (a) => ({
       loader: 'js',
       contents:
-        a.path === 'socks'
+        a.path === 'stream-web'
+          ? 'export const ReadableStream = class { static [Symbol.hasInstance](v) { return v instanceof globalThis.ReadableStream } }'
+          : a.path === 'socks'
           ? "export class SocksClient { static createConnection() { throw new Error('SOCKS proxies are not supported in mqtt-fn function bundles') } }"
           : 'export const setInterval = globalThis.setInterval, clearInterval = globalThis.clearInterval, setTimeout = globalThis.setTimeout, clearTimeout = globalThis.clearTimeout',
     }))

@@ -7,10 +7,12 @@ import { join } from 'node:path'
 export interface FunctionSettings {
   /**
    * Folder of Dapr resource YAML. `MQTTFN_RESOURCES_PATH` when set, else `resources/` beside
-   * the handler (where the build copies the project's resources).
+   * the handler. A bundle of scripts/build.mjs carries its resources compiled in and names them
+   * as files of this folder (which it copies there only when a resource reads a file from it at
+   * run time, a `secretstores.local.file`).
    */
   resourcesPath: string
-  /** True when `MQTTFN_RESOURCES_PATH` chose the folder (resources compiled into the bundle are then ignored). */
+  /** True when `MQTTFN_RESOURCES_PATH` chose the folder: its YAML is read, and resources compiled into the bundle are ignored. */
   resourcesPathFromEnv: boolean
   /** `MQTTFN_PUBSUB`: the component a queue relay publishes through when there are several. */
   pubsubName?: string
