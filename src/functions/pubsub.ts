@@ -50,7 +50,10 @@ export interface FunctionPubsub {
 }
 
 export interface PubsubOptions {
-  /** Folder of Dapr resources. Else `MQTTFN_RESOURCES_PATH`, else `resources/` beside the bundle (or in `LAMBDA_TASK_ROOT`, or the working directory). */
+  /**
+   * Folder of Dapr resources, read at the first publish. Else `MQTTFN_RESOURCES_PATH`, else the resources
+   * compiled into the bundle by scripts/build.mjs, else `resources/` beside the bundle (or in `LAMBDA_TASK_ROOT`, or the working directory).
+   */
   resourcesPath?: string
   /** Dapr app id (CloudEvent `source`, scopes). Else `APP_ID`. */
   appId?: string
