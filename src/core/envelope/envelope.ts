@@ -26,7 +26,8 @@ import {
   TraceStateField,
   TypeField,
 } from './constants.js'
-import { decodeJsonUseNumber, goMarshal, parseGoJsonFloat } from './go-json.js'
+import { goCompactJsonAsIs } from './go-json-compact.js'
+import { decodeJsonUseNumber, goMarshal, goQuote, parseGoJsonFloat } from './go-json.js'
 import { decodeGoString, goToLower } from './go-string.js'
 import { getCloudEventOverrides, isRawPayload, tryGetTtl, type Metadata } from './metadata.js'
 import type { PublishPayload, PublishRequest } from './types.js'
@@ -59,12 +60,20 @@ const pad = (n: number, width = 2): string => String(n).padStart(width, '0')
 
 /** Go's `t.UTC().Format(time.RFC3339)`: seconds precision, `Z`. */
 export function formatRfc3339(epochMs: number): string {
-  const d = new Date(Math.floor(epochMs / 1000) * 1000)
-  return (
+  const second = Math.floor(epochMs / 1000)
+  // Every publish within the same second writes the same time; formatting it showed in profiles.
+  if (second === lastSecond) return lastFormatted
+  const d = new Date(second * 1000)
+  const formatted =
     `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}` +
     `T${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}Z`
-  )
+  lastSecond = second
+  lastFormatted = formatted
+  return formatted
 }
+
+let lastSecond = Number.NaN
+let lastFormatted = ''
 
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{1,2}):(\d{2}):(\d{2})(?:[.,](\d+))?(?:Z|([+-])(\d{2}):(\d{2}))$/
 
@@ -237,14 +246,19 @@ export function fromRawPayload(
  * `expiration` to now + TTL, truncated to the second. Returns the expiration, if any.
  */
 export function applyMetadata(event: Record<string, unknown>, metadata: Metadata, now: Date): Date | undefined {
+  const expiration = expirationFor(metadata, now)
+  if (expiration !== undefined) event[ExpirationField] = formatRfc3339(expiration.getTime())
+  return expiration
+}
+
+/** The `expiration` that `applyMetadata` sets (now + TTL, truncated to the second), if any. */
+function expirationFor(metadata: Metadata, now: Date): Date | undefined {
   const ttl = tryGetTtl(metadata)
   if (ttl === undefined) return undefined
   const expiresNs = BigInt(now.getTime()) * 1_000_000n + ttl
   // Floor division, so the second is truncated as Format does for times after 1970.
   const sec = expiresNs >= 0n ? expiresNs / 1_000_000_000n : -((-expiresNs + 999_999_999n) / 1_000_000_000n)
-  const ms = Number(sec) * 1000
-  event[ExpirationField] = formatRfc3339(ms)
-  return new Date(ms)
+  return new Date(Number(sec) * 1000)
 }
 
 /**
@@ -294,30 +308,112 @@ export function buildPublishPayload(req: PublishRequest): PublishPayload {
   }
   const now = req.now ?? new Date()
   const contentType = req.contentType ?? ''
-  let event: Record<string, unknown>
   if (isCloudEventContentType(contentType)) {
-    event = fromCloudEvent(req.data, req.topic, req.pubsubName, req.traceparent ?? '', req.tracestate ?? '', now)
-  } else {
-    const o = getCloudEventOverrides(metadata)
-    let traceId = o.traceid ?? req.traceparent ?? ''
-    if (o.traceparent !== undefined && o.traceparent !== '') traceId = o.traceparent
-    event = newCloudEventsEnvelope({
-      id: o.id ?? '',
-      source: o.source ?? req.appId ?? '',
-      type: o.type ?? '',
-      subject: o.subject ?? '',
-      topic: req.topic,
-      pubsubName: req.pubsubName,
-      dataContentType: contentType,
-      data: req.data,
-      traceParent: traceId,
-      traceState: o.tracestate ?? req.tracestate ?? '',
-      now,
-      newId: req.newId ?? randomUUID,
-    })
+    const event = fromCloudEvent(req.data, req.topic, req.pubsubName, req.traceparent ?? '', req.tracestate ?? '', now)
+    const expiration = applyMetadata(event, metadata, now)
+    const result: PublishPayload = { payload: Buffer.from(goMarshal(event), 'utf8'), raw: false, event }
+    if (expiration !== undefined) result.expiration = expiration
+    return result
   }
-  const expiration = applyMetadata(event, metadata, now)
-  const result: PublishPayload = { payload: Buffer.from(goMarshal(event), 'utf8'), raw: false, event }
-  if (expiration !== undefined) result.expiration = expiration
-  return result
+  const o = getCloudEventOverrides(metadata)
+  let traceId = o.traceid ?? req.traceparent ?? ''
+  if (o.traceparent !== undefined && o.traceparent !== '') traceId = o.traceparent
+  const args: NewEnvelopeArgs = {
+    id: o.id ?? '',
+    source: o.source ?? req.appId ?? '',
+    type: o.type ?? '',
+    subject: o.subject ?? '',
+    topic: req.topic,
+    pubsubName: req.pubsubName,
+    dataContentType: contentType,
+    data: req.data,
+    traceParent: traceId,
+    traceState: o.tracestate ?? req.tracestate ?? '',
+    now,
+    newId: req.newId ?? randomUUID,
+  }
+  // The id is drawn once, here, so that the payload and the event built later agree on it.
+  if (args.id === '') args.id = args.newId()
+  const expiration = expirationFor(metadata, now)
+  return new EnvelopePayload(Buffer.from(writeNewEnvelope(args, expiration), 'utf8'), args, expiration)
+}
+
+/**
+ * The result for a new envelope. The event map is only needed for binary content mode,
+ * tracing and callers that read it, so it is built on first use, from the same arguments:
+ * most publishes never decode their body into a value tree.
+ */
+class EnvelopePayload implements PublishPayload {
+  readonly raw = false
+  readonly expiration?: Date
+  private built: Record<string, unknown> | undefined
+
+  constructor(
+    readonly payload: Buffer,
+    private readonly args: NewEnvelopeArgs,
+    expiration: Date | undefined,
+  ) {
+    if (expiration !== undefined) this.expiration = expiration
+  }
+
+  get event(): Record<string, unknown> {
+    if (this.built === undefined) {
+      const event = newCloudEventsEnvelope(this.args)
+      if (this.expiration !== undefined) event[ExpirationField] = formatRfc3339(this.expiration.getTime())
+      this.built = event
+    }
+    return this.built
+  }
+}
+
+/**
+ * `json.Marshal` of what `newCloudEventsEnvelope(a)` (plus `expiration`) returns, written
+ * straight from its fields: the keys are known, so they go out in Go's sorted order without
+ * a map or a sort, and a JSON body that Go would re-encode unchanged goes out as it came in.
+ * The unit tests compare this with goMarshal of the map on many inputs.
+ */
+export function writeNewEnvelope(a: NewEnvelopeArgs, expiration: Date | undefined): string {
+  const id = a.id === '' ? a.newId() : a.id
+  const source = a.source === '' ? DefaultCloudEventSource : a.source
+  const type = a.type === '' ? DefaultCloudEventType : a.type
+  const dataContentType = a.dataContentType === '' ? DefaultCloudEventDataContentType : a.dataContentType
+
+  // Sorted as Go sorts map keys (bytes): data, data_base64, datacontenttype, expiration, id,
+  // pubsubname, source, specversion, subject, time, topic, traceid, traceparent, tracestate, type.
+  let out: string
+  if (isJsonContentType(dataContentType)) {
+    let json = goCompactJsonAsIs(a.data)
+    if (json === undefined) {
+      let data: unknown
+      try {
+        data = decodeJsonUseNumber(a.data)
+      } catch {
+        data = decodeGoString(a.data)
+      }
+      json = goMarshal(data)
+    }
+    out = '{"data":' + json
+  } else if (isBinaryContentType(dataContentType)) {
+    // Base64 needs no escaping.
+    out = '{"data_base64":"' + Buffer.from(a.data.buffer, a.data.byteOffset, a.data.byteLength).toString('base64') + '"'
+  } else {
+    out = '{"data":' + goQuote(decodeGoString(a.data))
+  }
+  out += ',"datacontenttype":' + goQuote(dataContentType)
+  if (expiration !== undefined) out += ',"expiration":"' + formatRfc3339(expiration.getTime()) + '"'
+  out +=
+    ',"id":' + goQuote(id) +
+    ',"pubsubname":' + goQuote(a.pubsubName) +
+    ',"source":' + goQuote(source) +
+    ',"specversion":"' + CloudEventsSpecVersion + '"'
+  if (a.subject !== '') out += ',"subject":' + goQuote(a.subject)
+  out +=
+    ',"time":"' + formatRfc3339(a.now.getTime()) + '"' +
+    ',"topic":' + goQuote(a.topic) +
+    ',"traceid":' + goQuote(a.traceParent) +
+    ',"traceparent":' + goQuote(a.traceParent) +
+    ',"tracestate":' + goQuote(a.traceState) +
+    ',"type":' + goQuote(type) +
+    '}'
+  return out
 }

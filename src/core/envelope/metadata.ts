@@ -46,6 +46,7 @@ export function isRawPayload(metadata: Metadata): boolean {
  * order); this picks the first in insertion order.
  */
 export function getMetadataProperty(metadata: Metadata, ...keys: string[]): string | undefined {
+  if (isEmpty(metadata)) return undefined
   const lower = new Map<string, string>()
   for (const [k, v] of Object.entries(metadata)) {
     const lk = goToLower(k)
@@ -105,6 +106,7 @@ export interface CloudEventOverrides {
  */
 export function getCloudEventOverrides(metadata: Metadata): CloudEventOverrides {
   const out: CloudEventOverrides = {}
+  if (isEmpty(metadata)) return out
   const entries = Object.entries(metadata)
   for (const [field, key] of Object.entries(CloudEventOverrideKeys) as Array<[keyof CloudEventOverrides, string]>) {
     if (Object.hasOwn(metadata, key)) {
@@ -115,4 +117,10 @@ export function getCloudEventOverrides(metadata: Metadata): CloudEventOverrides 
     if (hit !== undefined) out[field] = hit[1]
   }
   return out
+}
+
+/** Most publishes carry no metadata; this spares them the lookups' per-call maps and arrays. */
+function isEmpty(metadata: Metadata): boolean {
+  for (const _ in metadata) return false
+  return true
 }
