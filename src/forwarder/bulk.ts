@@ -6,7 +6,7 @@
  * is settled by its own status, and only the entries answered RETRY are sent again.
  */
 import { randomUUID } from 'node:crypto'
-import { goMarshal } from '../core/envelope/index.js'
+import { goMarshal, goQuote } from '../core/envelope/index.js'
 import { bulkOutcomes } from './outcome.js'
 import { sleep } from '../core/timeout.js'
 import { backoffDelay } from './retry.js'
@@ -32,22 +32,37 @@ export function newEntryId(): string {
  * pubsubname, topic, type}`. `topic` is the subscription's topic as daprd writes it (the
  * filter); a raw entry's event is the payload in base64 with `application/octet-stream`.
  * `entryId` is spelt as @dapr/dapr reads it (daprd's Go decoder takes either case back).
+ *
+ * Written as `goMarshal` of that object writes it (keys in Go's sorted order, a key whose value
+ * is undefined left out), but with only the entries' events and metadata going through the
+ * generic writer: the envelope's own keys and fixed strings are constants. It was a fifth of
+ * the forwarder's CPU under a flood, about a third of that the envelope around the events.
  */
 export function bulkEnvelope(subscription: ForwardSubscription, entries: readonly BulkEntry[]): Buffer {
-  const envelope = {
-    entries: entries.map((e) => ({
-      entryId: e.entryId,
-      event: subscription.rawPayload ? e.event.data_base64 : e.event,
-      metadata: { ...e.metadata, retained: e.retained ? 'true' : 'false' },
-      contentType: subscription.rawPayload ? 'application/octet-stream' : 'application/cloudevents+json',
-    })),
-    id: randomUUID(),
-    metadata: { pubsubName: subscription.pubsubname },
-    pubsubname: subscription.pubsubname,
-    topic: subscription.topic,
-    type: BULK_EVENT_TYPE,
+  const raw = subscription.rawPayload
+  const contentType = raw ? '{"contentType":"application/octet-stream","entryId":' : '{"contentType":"application/cloudevents+json","entryId":'
+  const parts: string[] = ['{"entries":[']
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!
+    if (i > 0) parts.push(',')
+    parts.push(contentType, goQuote(e.entryId))
+    const event: unknown = raw ? e.event.data_base64 : e.event
+    if (event !== undefined) parts.push(',"event":', goMarshal(event))
+    parts.push(',"metadata":', entryMetadata(e), '}')
   }
-  return Buffer.from(goMarshal(envelope), 'utf8')
+  const pubsubname = goQuote(subscription.pubsubname)
+  parts.push('],"id":', goQuote(randomUUID()), ',"metadata":{"pubsubName":', pubsubname, '},"pubsubname":', pubsubname, ',"topic":', goQuote(subscription.topic), `,"type":"${BULK_EVENT_TYPE}"}`)
+  return Buffer.from(parts.join(''), 'utf8')
+}
+
+const RETAINED = '{"retained":"true"}'
+const NOT_RETAINED = '{"retained":"false"}'
+
+/** An entry's metadata: its MQTT 5 metadata with `retained` beside (and over) it. */
+function entryMetadata(e: BulkEntry): string {
+  const retained = e.retained ? 'true' : 'false'
+  if (e.metadata === undefined) return e.retained ? RETAINED : NOT_RETAINED
+  return goMarshal({ ...e.metadata, retained })
 }
 
 /** Collects items and hands them over at `maxMessagesCount`, or `maxAwaitDurationMs` after the first. */
