@@ -15,7 +15,11 @@
  * The forwarder's delivery point is the app receiving the request; the plain subscriber's is
  * its 'message' event.
  *
- * Knobs (environment): BENCH_FWD_SECTIONS (flood,backlog,slow,latency,rss), BENCH_FWD_ROUNDS,
+ * Bulk (#14 goal 3, section `bulk`): a Subscription with `bulkSubscribe` (100 entries / 20 ms) against
+ * the plain subscriber in interleaved rounds, the app answering Dapr's bulk response; a kill run
+ * showing that entries are acked only after their status; latency at RATE, bulk vs single.
+ *
+ * Knobs (environment): BENCH_FWD_SECTIONS (flood,backlog,slow,latency,rss,bulk), BENCH_FWD_ROUNDS,
  * BENCH_FWD_MESSAGES, BENCH_FWD_NODE_FLAGS (e.g. add `--cpu-prof --cpu-prof-dir=DIR`),
  * BENCH_FWD_MQTT5=true (every client on MQTT 5), BENCH_FWD_MAX_UNACKED (the pubsub client's cap),
  * BENCH_RELAY_CONNECTIONS / _PIPELINING.
@@ -64,8 +68,15 @@ const MQTT5 = process.env.BENCH_FWD_MQTT5 === 'true'
 const sessionOptions = (clientId: string, clean: boolean): mqtt.IClientOptions =>
   MQTT5 ? { clientId, clean, protocolVersion: 5, properties: { sessionExpiryInterval: 3600 } } : { clientId, clean }
 /** A run fails when no delivery was counted for this long. */
-/** Comma-separated subset of sections to run (flood, backlog, slow, latency, rss); all by default. */
-const SECTIONS = new Set((process.env.BENCH_FWD_SECTIONS ?? 'flood,backlog,slow,latency,rss').split(',').map((s) => s.trim()))
+/** Comma-separated subset of sections to run (flood, backlog, slow, latency, rss, bulk); all by default. */
+const SECTIONS = new Set((process.env.BENCH_FWD_SECTIONS ?? 'flood,backlog,slow,latency,rss,bulk').split(',').map((s) => s.trim()))
+/** The bulk section: messages per round (the external harness's 20,000 unless BENCH_FWD_MESSAGES says), rounds, batch settings. */
+const BULK_MESSAGES = Number(process.env.BENCH_FWD_BULK_MESSAGES ?? process.env.BENCH_FWD_MESSAGES ?? 20_000)
+const BULK_ROUNDS = Number(process.env.BENCH_FWD_BULK_ROUNDS ?? 3)
+const BULK_MAX_COUNT = Number(process.env.BENCH_FWD_BULK_COUNT ?? 100)
+const BULK_AWAIT_MS = Number(process.env.BENCH_FWD_BULK_AWAIT_MS ?? 20)
+/** The bulk route on the app: it answers `{statuses:[...]}` there. */
+const BULK_PATH = '/b'
 const STALL_SECONDS = Number(process.env.BENCH_FWD_STALL_SECONDS ?? 20)
 const TOPIC = 'bench/fwd'
 const PAYLOAD_BYTES = 256
@@ -88,8 +99,18 @@ type FromChild =
   | { kind: 'loaded' }
   | { kind: 'ready'; port?: number }
   | Done
-  | { kind: 'stats'; cpuUs: number; rss: number; heapUsed: number; connections: number; maxConcurrent: number; count: number }
+  | { kind: 'stats'; cpuUs: number; rss: number; heapUsed: number; connections: number; maxConcurrent: number; count: number; bulk?: BulkStats }
   | { kind: 'rss'; t: number; rss: number; heapUsed: number }
+
+/** The app's bulk requests since the last `expect`. */
+interface BulkStats {
+  requests: number
+  entries: number
+  /** Most entries in one request. */
+  maxEntries: number
+  /** Entries of requests received and not yet answered (their statuses not yet sent). */
+  openEntries: number
+}
 
 /** A 256-byte Dapr CloudEvent carrying its sequence number and publish time. */
 function payload(seq: number, ts: number): Buffer {
@@ -122,6 +143,8 @@ let connectionCount = (): number => 0
 let maxConcurrent = (): number => 0
 /** Deliveries counted so far towards the expected number (app and plain subscriber). */
 let delivered = (): number => 0
+/** The app's bulk figures (undefined in other roles). */
+let bulkStats = (): BulkStats | undefined => undefined
 
 function send(message: FromChild): void {
   process.send?.(message)
@@ -163,6 +186,29 @@ class Counter {
       send({ kind: 'done', count: this.count, duplicates: this.duplicates, firstMs: this.firstMs, lastMs: this.lastMs, latencies: this.latencies })
     }
   }
+
+  /** One entry of a bulk request, received at `t`: the same books as `hit`, from the parsed event. */
+  hitEntry(seq: number, ts: number, t: number): void {
+    if (seq >= 0 && seq < this.seen.length) {
+      if (this.seen[seq]) {
+        this.duplicates++
+        return
+      }
+      this.seen[seq] = 1
+    }
+    if (this.count === 0) this.firstMs = t
+    this.lastMs = t
+    this.count++
+    if (this.latency) this.latencies.push(t - ts)
+    if (this.count === this.n) {
+      send({ kind: 'done', count: this.count, duplicates: this.duplicates, firstMs: this.firstMs, lastMs: this.lastMs, latencies: this.latencies })
+    }
+  }
+}
+
+/** The entries of Dapr's bulk envelope as the bench reads them: each CloudEvent's data carries seq and ts. */
+interface BulkBody {
+  entries?: { entryId: string; event?: { data?: { seq?: number; ts?: number } } }[]
 }
 
 interface Handlers {
@@ -181,7 +227,8 @@ function onCommands(): { set(h: Handlers): void; untilGo(): Promise<void> } {
     else if (m.cmd === 'stats') {
       const cpu = process.cpuUsage()
       const mem = process.memoryUsage()
-      send({ kind: 'stats', cpuUs: cpu.user + cpu.system, rss: mem.rss, heapUsed: mem.heapUsed, connections: connectionCount(), maxConcurrent: maxConcurrent(), count: delivered() })
+      const bulk = bulkStats()
+      send({ kind: 'stats', cpuUs: cpu.user + cpu.system, rss: mem.rss, heapUsed: mem.heapUsed, connections: connectionCount(), maxConcurrent: maxConcurrent(), count: delivered(), ...(bulk ? { bulk } : {}) })
     } else if (m.cmd === 'stop') {
       void handlers.stop().finally(() => process.exit(0))
     }
@@ -204,10 +251,41 @@ async function childApp(): Promise<void> {
   let open = 0
   let maxOpen = 0
   maxConcurrent = () => maxOpen
+  const bulk: BulkStats = { requests: 0, entries: 0, maxEntries: 0, openEntries: 0 }
+  bulkStats = () => ({ ...bulk })
+  /**
+   * Dapr's bulk subscription: every entry counted on receipt, SUCCESS for each in
+   * `{statuses:[{entryId, status}]}`, after `delayMs` like a single delivery.
+   */
+  const answerBulk = (body: Buffer, res: http.ServerResponse) => {
+    const t = nowMs()
+    const entries = (JSON.parse(body.toString('utf8')) as BulkBody).entries ?? []
+    bulk.requests++
+    bulk.entries += entries.length
+    bulk.maxEntries = Math.max(bulk.maxEntries, entries.length)
+    bulk.openEntries += entries.length
+    for (const e of entries) counter.hitEntry(e.event?.data?.seq ?? -1, e.event?.data?.ts ?? NaN, t)
+    const statuses = entries.map((e) => ({ entryId: e.entryId, status: 'SUCCESS' }))
+    const reply = () => {
+      open--
+      bulk.openEntries -= entries.length
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ statuses }))
+    }
+    if (delayMs > 0) setTimeout(reply, delayMs)
+    else reply()
+  }
   const server = http.createServer((req, res) => {
     if (req.url === '/dapr/subscribe') {
       res.writeHead(404).end()
       req.resume()
+      return
+    }
+    if (req.url === BULK_PATH) {
+      open++
+      maxOpen = Math.max(maxOpen, open)
+      const chunks: Buffer[] = []
+      req.on('data', (c: Buffer) => chunks.push(c))
+      req.on('end', () => answerBulk(Buffer.concat(chunks), res))
       return
     }
     open++
@@ -233,6 +311,7 @@ async function childApp(): Promise<void> {
   onCommands().set({
     expect: (m) => {
       maxOpen = open
+      Object.assign(bulk, { requests: 0, entries: 0, maxEntries: 0 })
       delayMs = m.delayMs
       counter.expect(m.n, m.latency)
     },
@@ -384,7 +463,7 @@ async function childRelayAtLeastOnce(): Promise<void> {
 }
 
 /** The Component and Subscription every forwarder run uses: QoS 1, a persistent session, route /t. */
-function forwarderYaml(env: ReceiverEnv, raw: boolean): string {
+function forwarderYaml(env: ReceiverEnv, raw: boolean, bulk = false): string {
   return [
     'apiVersion: dapr.io/v1alpha1',
     'kind: Component',
@@ -407,8 +486,9 @@ function forwarderYaml(env: ReceiverEnv, raw: boolean): string {
     'spec:',
     '  pubsubname: pubsub',
     `  topic: ${TOPIC}`,
+    ...(bulk ? ['  bulkSubscribe:', '    enabled: true', `    maxMessagesCount: ${BULK_MAX_COUNT}`, `    maxAwaitDurationMs: ${BULK_AWAIT_MS}`] : []),
     '  routes:',
-    '    default: /t',
+    `    default: ${bulk ? BULK_PATH : '/t'}`,
     ...(raw ? ['  metadata:', '    rawPayload: "true"'] : []),
     '',
   ].join('\n')
@@ -419,7 +499,7 @@ async function childForwarder(): Promise<void> {
   const env = receiverEnv()
   const { loadResourcesFromDocuments } = await import('../src/core/resources/index.js')
   const { startForwarder } = await import('../src/forwarder/index.js')
-  const text = forwarderYaml(env, process.env.BENCH_FWD_RAW === 'true')
+  const text = forwarderYaml(env, process.env.BENCH_FWD_RAW === 'true', process.env.BENCH_FWD_BULK === 'true')
   const resources = await loadResourcesFromDocuments([{ file: 'bench.yaml', text }], { env: {} })
   const commands = onCommands()
   await commands.untilGo()
@@ -626,7 +706,7 @@ function procCpuUs(pid: number | undefined): number {
 
 /** The resources folder of a CLI forwarder run: the same component and subscription as `childForwarder`. */
 function cliResources(env: Record<string, string>): string {
-  return forwarderYaml(receiverEnvOf(env), env.BENCH_FWD_RAW === 'true')
+  return forwarderYaml(receiverEnvOf(env), env.BENCH_FWD_RAW === 'true', env.BENCH_FWD_BULK === 'true')
 }
 
 let sequence = 0
@@ -647,6 +727,8 @@ interface Run {
   appConnections?: number
   /** Most requests open at the app at once. */
   appMaxConcurrent?: number
+  /** Bulk runs: the app's bulk requests during the run. */
+  bulk?: BulkStats
   latencies: number[]
   rss: { t: number; rss: number; heapUsed: number }[]
   /** The receiver's memory once ready, before the stream started. */
@@ -658,11 +740,12 @@ interface Run {
   keepaliveTimeouts: number
 }
 
-type Kind = 'plain' | 'forwarder' | 'forwarder-raw' | 'relay' | 'relay-alo'
+type Kind = 'plain' | 'forwarder' | 'forwarder-raw' | 'forwarder-bulk' | 'relay' | 'relay-alo'
 const LABELS: Record<Kind, string> = {
   plain: 'MQTT.js subscriber (default handleMessage)',
   forwarder: 'mqtt-fn forwarder -> HTTP app (204)',
   'forwarder-raw': 'mqtt-fn forwarder, rawPayload -> app',
+  'forwarder-bulk': `mqtt-fn forwarder, bulk ${BULK_MAX_COUNT}/${BULK_AWAIT_MS} ms -> app`,
   relay: 'reference relay (acks on receipt) -> app',
   'relay-alo': 'reference relay (PUBACK after 2xx) -> app',
 }
@@ -736,8 +819,8 @@ async function oneRun(b: Bench, kind: Kind, n: number, mode: Mode, opts: { delay
     done = appDone
   }
   const spawnedAt = nowMs()
-  const forwarder = kind === 'forwarder' || kind === 'forwarder-raw'
-  const childEnv = { ...env, BENCH_FWD_RAW: String(kind === 'forwarder-raw') }
+  const forwarder = kind === 'forwarder' || kind === 'forwarder-raw' || kind === 'forwarder-bulk'
+  const childEnv = { ...env, BENCH_FWD_RAW: String(kind === 'forwarder-raw'), BENCH_FWD_BULK: String(kind === 'forwarder-bulk') }
   const child: Child | CliChild = forwarder && !IN_PROCESS ? await CliChild.start(childEnv, FORWARDER_NODE_FLAGS) : new Child(kind, childEnv, forwarder ? FORWARDER_NODE_FLAGS : kind === 'plain' ? [] : RELAY_NODE_FLAGS)
   if (kind === 'plain' && child instanceof Child) done = child.next('done', waitSeconds * 1000)
   try {
@@ -782,6 +865,7 @@ async function oneRun(b: Bench, kind: Kind, n: number, mode: Mode, opts: { delay
       run.appConnections = appAfter.connections - appBefore.connections
       run.appMaxConcurrent = appAfter.maxConcurrent
     }
+    if (kind === 'forwarder-bulk' && appAfter.bulk) run.bulk = appAfter.bulk
     return run
   } finally {
     await child.stop()
@@ -907,6 +991,123 @@ async function latencyRuns(b: Bench): Promise<string[]> {
   ]
 }
 
+// ---------------------------------------------------------------- bulk (#14 goal 3)
+
+/** `, 200 requests of 100.0 entries on average (at most 100)` for a bulk run. */
+function batches(r: Run): string {
+  const b = r.bulk
+  if (!b || b.requests === 0) return ''
+  return `; ${b.requests} bulk requests, ${(b.entries / b.requests).toFixed(1)} entries on average (at most ${b.maxEntries})`
+}
+
+/**
+ * Rounds of the plain subscriber, the bulk forwarder and the single-delivery forwarder, the
+ * order rotated per round; each bulk round must deliver every published message (the app
+ * counts distinct sequence numbers over the entries; a lost one stalls the run, which fails).
+ */
+async function bulkThroughput(b: Bench): Promise<string[]> {
+  const kinds: Kind[] = ['plain', 'forwarder-bulk', 'forwarder']
+  const runs = new Map<Kind, Run[]>(kinds.map((k) => [k, []]))
+  const loads: string[] = []
+  for (let r = 0; r < BULK_ROUNDS; r++) {
+    loads.push(readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '))
+    for (let k = 0; k < kinds.length; k++) {
+      const kind = kinds[(k + r) % kinds.length]!
+      runs.get(kind)!.push(await oneRun(b, kind, BULK_MESSAGES, { kind: 'flood' }))
+    }
+  }
+  const lines = [
+    `bulk subscribe (maxMessagesCount ${BULK_MAX_COUNT}, maxAwaitDurationMs ${BULK_AWAIT_MS}), QoS 1, ${PAYLOAD_BYTES} B, ${BULK_MESSAGES} msgs published at full speed (window ${WINDOW}), ` +
+      `app answering {statuses:[SUCCESS...]} at once; ${BULK_ROUNDS} rounds, order rotated; load average at each round's start: ${loads.join(' | ')}`,
+  ]
+  for (const list of runs.values()) for (const run of list) lines.push(row(run) + batches(run))
+  const plain = runs.get('plain')!
+  const ratio = (kind: Kind) => runs.get(kind)!.map((run, i) => run.perSecond / plain[i]!.perSecond)
+  const fmt = (xs: number[]) => `${xs.map((x) => x.toFixed(3)).join(', ')} (median ${median(xs).toFixed(3)}x)`
+  const bulk = ratio('forwarder-bulk')
+  // A round ends only at the n-th distinct sequence number (a loss stalls it and fails the section);
+  // the app's entry count less the redelivered ones says the same from the other side.
+  const lost = runs.get('forwarder-bulk')!.filter((run) => (run.bulk?.entries ?? 0) - run.duplicates !== BULK_MESSAGES).length
+  lines.push(`  bulk/plain msg/s per round: ${fmt(bulk)} goal >= 0.9x ${median(bulk) >= 0.9 ? 'met' : 'MISSED'}`)
+  lines.push(`  single/plain msg/s per round: ${fmt(ratio('forwarder'))}; bulk/single: ${fmt(runs.get('forwarder-bulk')!.map((run, i) => run.perSecond / runs.get('forwarder')![i]!.perSecond))}`)
+  lines.push(`  delivered = published in every bulk round: ${lost === 0 ? 'yes' : `NO (${lost} rounds)`} (${BULK_MESSAGES} distinct sequence numbers each; redelivered ${runs.get('forwarder-bulk')!.map((run) => run.duplicates).join(', ')})`)
+  return lines
+}
+
+/**
+ * Acked only after its status: the app holds every bulk answer for `BULK_HOLD_MS`; mid-stream
+ * the forwarder is killed (SIGKILL: no drain, no last acks) while requests are open, and a new
+ * one resumes the same persistent session. Every entry the app had received but not answered
+ * must come back (a forwarder that acked on receipt would lose them), and all `n` arrive.
+ */
+async function bulkKillRun(b: Bench): Promise<string[]> {
+  const n = Number(process.env.BENCH_FWD_BULK_KILL_MESSAGES ?? 5_000)
+  const holdMs = Number(process.env.BENCH_FWD_BULK_HOLD_MS ?? 100)
+  const clientId = newClientId('bulk-kill')
+  const env = { BENCH_URL: b.broker.url, BENCH_CLIENT_ID: clientId, BENCH_CLEAN: 'false', BENCH_APP_URL: b.appUrl, BENCH_FWD_BULK: 'true', BENCH_FWD_RAW: 'false' }
+  const done = b.app.next('done', 120_000)
+  b.app.command({ cmd: 'expect', n, delayMs: holdMs, latency: false })
+  let first: CliChild | undefined = await CliChild.start(env, FORWARDER_NODE_FLAGS)
+  let second: CliChild | undefined
+  try {
+    await first.next('ready', 30_000)
+    const publishing = publish(b.broker.url, n, { kind: 'paced', rate: Number(process.env.BENCH_FWD_BULK_KILL_RATE ?? 1_000) }, false)
+    // Kill once a third has arrived, at a moment when entries wait for their statuses.
+    let atKill: Extract<FromChild, { kind: 'stats' }> | undefined
+    for (const deadline = nowMs() + 60_000; nowMs() < deadline; ) {
+      const s = await b.app.stats()
+      if (s.count >= n / 3 && (s.bulk?.openEntries ?? 0) > 0) {
+        first.proc.kill('SIGKILL')
+        atKill = s
+        break
+      }
+      await new Promise((r) => setTimeout(r, 5))
+    }
+    if (!atKill) throw new Error('bench: no moment with open bulk requests to kill the forwarder at')
+    await first.exited
+    await first.stop()
+    first = undefined
+    second = await CliChild.start(env, FORWARDER_NODE_FLAGS)
+    await second.next('ready', 30_000)
+    await publishing
+    const result = await withStallWatch(done, b.app, second, n)
+    const after = await b.app.stats()
+    const open = atKill.bulk?.openEntries ?? 0
+    const ok = result.count === n && result.duplicates >= open
+    return [
+      `acked only after its status: app holding each bulk answer ${holdMs} ms, ${n} msgs paced, forwarder SIGKILLed at ${atKill.count} delivered with ${open} entries received and not yet answered, a new forwarder on the same session:`,
+      `  delivered ${result.count}/${n} distinct, ${result.duplicates} redelivered (>= the ${open} unanswered: ${result.duplicates >= open ? 'yes' : 'NO'}); ${after.bulk?.requests ?? 0} bulk requests, at most ${after.bulk?.maxEntries ?? 0} entries in one ` +
+        `(every unanswered entry came back: none was acked before its status): ${ok ? 'confirmed' : 'NOT confirmed'}`,
+    ]
+  } finally {
+    await first?.stop()
+    await second?.stop()
+  }
+}
+
+/** p50/p99 at RATE msg/s: the cost of maxAwaitDurationMs (a batch waits for it unless it fills). */
+async function bulkLatency(b: Bench): Promise<string[]> {
+  const warm = Math.round(RATE)
+  const n = warm + Math.round(RATE * LATENCY_SECONDS)
+  const mode: Mode = { kind: 'paced', rate: RATE }
+  const single = await oneRun(b, 'forwarder', n, mode, { latency: true })
+  const bulk = await oneRun(b, 'forwarder-bulk', n, mode, { latency: true })
+  const stats = (r: Run) => {
+    const s = r.latencies.slice(warm).sort((x, y) => x - y)
+    return { n: s.length, p50: percentile(s, 50), p90: percentile(s, 90), p99: percentile(s, 99), max: s[s.length - 1] ?? NaN }
+  }
+  const s = stats(single)
+  const k = stats(bulk)
+  const line = (label: string, x: typeof s, r: Run) =>
+    `  ${label.padEnd(44)} p50 ${x.p50.toFixed(3)} ms   p90 ${x.p90.toFixed(3)} ms   p99 ${x.p99.toFixed(3)} ms   max ${x.max.toFixed(1)} ms   (n ${x.n}, achieved ${r.perSecond.toFixed(0)} msg/s${churn(r)}${batches(r)})`
+  return [
+    `bulk delivery latency at ${RATE} msg/s for ${LATENCY_SECONDS} s after 1 s warm-up (publish stamp -> app request end; a bulk entry counts when its request arrives):`,
+    line(LABELS.forwarder, s, single),
+    line(LABELS['forwarder-bulk'], k, bulk),
+    `  cost of maxAwaitDurationMs ${BULK_AWAIT_MS}: p50 ${signed(k.p50 - s.p50)} ms, p99 ${signed(k.p99 - s.p99)} ms`,
+  ]
+}
+
 /** About ten evenly spaced samples, `rss/heapUsed` in MB. */
 function trajectory(samples: { rss: number; heapUsed: number }[]): string {
   const step = Math.max(1, Math.floor(samples.length / 10))
@@ -979,6 +1180,11 @@ export async function benchForwarder(): Promise<string[]> {
     }
     if (SECTIONS.has('latency')) lines.push(...(await section('delivery latency', () => latencyRuns(b))))
     if (SECTIONS.has('rss')) lines.push(...(await section('forwarder RSS', () => rssRun(b))))
+    if (SECTIONS.has('bulk')) {
+      lines.push(...(await section('bulk throughput', () => bulkThroughput(b))))
+      lines.push(...(await section('bulk acks', () => bulkKillRun(b))))
+      lines.push(...(await section('bulk latency', () => bulkLatency(b))))
+    }
   } finally {
     await app.stop()
     await broker.stop()
@@ -992,7 +1198,7 @@ const role = process.env.BENCH_FWD_ROLE
 if (role && process.argv[1] && path.resolve(process.argv[1]) === SELF) {
   if (role === 'app') await childApp()
   else if (role === 'plain') await childPlain()
-  else if (role === 'forwarder' || role === 'forwarder-raw') await childForwarder()
+  else if (role === 'forwarder' || role === 'forwarder-raw' || role === 'forwarder-bulk') await childForwarder()
   else if (role === 'relay') await childRelay()
   else if (role === 'relay-alo') await childRelayAtLeastOnce()
   else throw new Error(`unknown BENCH_FWD_ROLE ${role}`)
