@@ -110,7 +110,7 @@ export class Dispatcher {
     let m = this.#subscriptionMetrics.get(subscription)
     if (!m) {
       const labels = { pubsub: subscription.pubsubname, subscription: subscription.id }
-      m = { labels, received: this.#options.metrics.received.labels(labels), delivered: new Map() }
+      m = { labels, received: this.#options.metrics.receivedFor(labels), delivered: new Map() }
       this.#subscriptionMetrics.set(subscription, m)
     }
     return m
@@ -216,7 +216,7 @@ export class Dispatcher {
 
   #deliveredCounter(m: SubscriptionMetrics, target: string): { inc(): void } {
     let counter = m.delivered.get(target)
-    if (!counter) m.delivered.set(target, (counter = this.#options.metrics.delivered.labels({ ...m.labels, target })))
+    if (!counter) m.delivered.set(target, (counter = this.#options.metrics.deliveredFor({ ...m.labels, target })))
     return counter
   }
 

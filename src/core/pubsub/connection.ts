@@ -8,7 +8,7 @@ import { TimeoutError } from '../errors.js'
 import { withTimeout } from '../timeout.js'
 import type { ClientContext, Waiter } from './context.js'
 import { ConnectError, classifyConnectionError, errorMessage } from './errors.js'
-import { discardClient, dropQueuedInboundAcks } from './mqtt-internals.js'
+import { discardClient, dropQueuedInboundAcks, skipPacketIdCache } from './mqtt-internals.js'
 import { applyConnectAuth } from './auth/apply.js'
 import { connectOptions, type PublishPacket } from './mqtt-options.js'
 import type { ConnectionState } from './types.js'
@@ -208,6 +208,7 @@ export class Connection {
   // ---------------------------------------------------------------- MQTT.js events
 
   private createConn(incomingStore?: IStore): Conn {
+    skipPacketIdCache()
     const client = mqttConnect(
       connectOptions(this.ctx.metadata, {
         maxUnacked: this.ctx.opts.maxUnacked,

@@ -9,8 +9,10 @@
  *   on timeout it is removed from here so it is never sent.
  * - `connackTimer`: stopped when a client is discarded without end() (end() can hang).
  * - `queue`: packets written while disconnected, sent after the next CONNACK.
+ * And one setting of mqtt-packet (the writer MQTT.js uses): `writeToStream.cacheNumbers`.
  */
 import type { MqttClient, PacketCallback } from 'mqtt'
+import mqttPacket from 'mqtt-packet'
 
 type AckPacket = { cmd: 'puback' | 'pubcomp'; messageId: number }
 
@@ -81,4 +83,14 @@ export function discardClient(client: MqttClient): void {
  */
 export function sendAuth(client: MqttClient, packet: AuthPacket): Promise<void> {
   return new Promise((resolve, reject) => internals(client)._sendPacket(packet, (err) => (err ? reject(err) : resolve())))
+}
+
+/**
+ * mqtt-packet's writer by default builds, at the first packet, a 2-byte Buffer for each of the
+ * 65,536 packet ids and reuses them: measured here 6.3 MB of heap (65,943 Buffer objects in a
+ * forwarder's heap snapshot), part of every process's idle RSS and of every full GC's marking.
+ * Writing the id into the packet as it is generated costs a 2-byte allocation per packet.
+ */
+export function skipPacketIdCache(): void {
+  mqttPacket.writeToStream.cacheNumbers = false
 }

@@ -1,5 +1,6 @@
 // Connection lifecycle and failure bounds: brokers that are down, hang, or never ack; close;
 // the watchdog; the per-process client registry. Mostly aedes in-process, plus fake brokers.
+import mqttPacket from 'mqtt-packet'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { ClosedError, PublishError, TimeoutError, TopicError } from '../../../src/core/errors.js'
 import {
@@ -400,6 +401,35 @@ describe('pubsub client lifecycle', () => {
     await other.payload('marker')
     expect(kept.payloads()).toEqual(['both', 'one'])
     expect(logger.lines.some((l) => l.includes('no matching handler'))).toBe(false)
+  })
+
+  it('a filter subscribed after a topic was routed gets that topic too (handlers are looked up again)', async () => {
+    const c = client()
+    const topic = uniqueTopic('late')
+    const first = new Inbox({ autoAck: true })
+    const late = new Inbox({ autoAck: true })
+    await c.subscribe(topic, first.handler)
+    const pub = client()
+    await pub.publish(topic, 'before')
+    await first.payload('before')
+
+    await c.subscribe(`${topic}/#`, late.handler)
+    await pub.publish(topic, 'after')
+    await first.payload('after')
+    await late.payload('after')
+    expect(late.payloads()).toEqual(['after'])
+  })
+
+  it('writes packet ids without mqtt-packet\'s 65,536-buffer cache, and ids past 255 still round-trip', async () => {
+    const c = client()
+    const topic = uniqueTopic('ids')
+    const inbox = new Inbox({ autoAck: true })
+    await c.subscribe(topic, inbox.handler)
+    expect(mqttPacket.writeToStream.cacheNumbers).toBe(false)
+    const pub = client()
+    for (let i = 0; i < 300; i++) await pub.publish(topic, `m${i}`)
+    await inbox.payload('m299')
+    expect(inbox.payloads()).toHaveLength(300)
   })
 
   it('rejects invalid topics and filters before anything is sent', async () => {
