@@ -205,15 +205,30 @@ function toApiRequest(req: http.IncomingMessage, body: Buffer): ApiRequest {
       search = ''
     }
   }
-  const headers: Record<string, string | undefined> = {}
-  for (const [name, value] of Object.entries(req.headers)) {
-    headers[name] = Array.isArray(value) ? value.join(', ') : value
-  }
   return {
     method: req.method ?? 'GET',
     path,
     query: new URLSearchParams(search),
-    headers,
+    headers: flatHeaders(req.headers),
     body,
   }
+}
+
+/**
+ * Node's headers with a repeated header's values joined. Only `set-cookie` arrives as an
+ * array, which a request hardly ever carries: then a copy, otherwise Node's object itself.
+ */
+function flatHeaders(headers: http.IncomingHttpHeaders): Record<string, string | undefined> {
+  for (const name in headers) {
+    if (typeof headers[name] !== 'string') return copyFlat(headers)
+  }
+  return headers as Record<string, string | undefined>
+}
+
+function copyFlat(headers: http.IncomingHttpHeaders): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {}
+  for (const [name, value] of Object.entries(headers)) {
+    out[name] = Array.isArray(value) ? value.join(', ') : value
+  }
+  return out
 }

@@ -7,7 +7,7 @@
  */
 import { timingSafeEqual } from 'node:crypto'
 import pLimit from 'p-limit'
-import { buildPublishPayload } from '../core/envelope/index.js'
+import { buildPublishPayload, type PublishPayload, type PublishRequest } from '../core/envelope/index.js'
 import { MqttFnError } from '../core/errors.js'
 import { getPubsubClient } from '../core/pubsub/index.js'
 import { inBinaryMode, mqtt5PublishOptions } from '../core/pubsub/publish-properties.js'
@@ -302,12 +302,18 @@ class PublishApi {
     this.producer(trace, target, 1)
 
     let payload: Buffer = request.body
-    let event: Record<string, unknown> | undefined
+    // The payload's source, read only when needed (tracing, binary mode): the event map of a
+    // new envelope is built on first read (buildPublishPayload).
+    let built: PublishPayload | undefined
     if (!raw) {
-      const built = this.envelope(target, request, request.body, header(request, 'content-type'), requestMetadata, trace?.producer)
-      if (isResponse(built)) return built
-      ;({ payload, event } = built)
-      if (trace?.producer && typeof event?.id === 'string') trace.producer.setAttribute('messaging.message.id', event.id)
+      const envelope = this.envelope(target, request, request.body, header(request, 'content-type'), requestMetadata, trace?.producer)
+      if (isResponse(envelope)) return envelope
+      built = envelope
+      payload = envelope.payload
+      if (trace?.producer) {
+        const id = envelope.event?.id
+        if (typeof id === 'string') trace.producer.setAttribute('messaging.message.id', id)
+      }
     }
 
     if (!isPublishAllowed(component, topic, this.appId)) return daprErrors.publishForbidden(name, topic, this.appId)
@@ -319,7 +325,7 @@ class PublishApi {
 
     const properties = this.properties(target, requestMetadata, raw ? header(request, 'content-type') : CLOUDEVENTS_CONTENT_TYPE)
     if (isResponse(properties)) return properties
-    const message = binaryMode(component, payload, event, properties)
+    const message = binaryMode(component, payload, built, properties)
 
     const failure = await this.send(component, topic, message.payload, retain.value, message.properties)
     if (failure !== undefined) trace?.producer?.fail(failure)
@@ -373,7 +379,7 @@ class PublishApi {
     }
 
     this.producer(trace, target, messages.length)
-    const events: (Record<string, unknown> | undefined)[] = []
+    const events: (PublishPayload | undefined)[] = []
     if (!raw) {
       for (const message of messages) {
         // daprd decides rawPayload for the whole request; an entry's own rawPayload is ignored.
@@ -381,7 +387,7 @@ class PublishApi {
         const built = this.envelope(target, request, message.payload, message.contentType, envelopeMetadata, trace?.producer)
         if (isResponse(built)) return built
         message.payload = built.payload
-        events.push(built.event)
+        events.push(built)
       }
     }
 
@@ -425,22 +431,16 @@ class PublishApi {
     contentType: string | undefined,
     metadata: Record<string, string>,
     producer?: Span,
-  ): { payload: Buffer; event?: Record<string, unknown> } | ApiResponse {
+  ): PublishPayload | ApiResponse {
     // Traced: the publish span is the parent the subscribers see. Untraced: the caller's context, as before.
     const traceparent = producer ? producer.traceparent : header(request, 'traceparent')
     const tracestate = producer ? producer.tracestate || header(request, 'tracestate') : header(request, 'tracestate')
     try {
-      const built = buildPublishPayload({
-        pubsubName: target.name,
-        topic: target.topic,
-        data,
-        metadata,
-        appId: this.appId,
-        ...(contentType !== undefined ? { contentType } : {}),
-        ...(traceparent !== undefined ? { traceparent } : {}),
-        ...(tracestate !== undefined ? { tracestate } : {}),
-      })
-      return built.event === undefined ? { payload: built.payload } : { payload: built.payload, event: built.event }
+      const publish: PublishRequest = { pubsubName: target.name, topic: target.topic, data, metadata, appId: this.appId }
+      if (contentType !== undefined) publish.contentType = contentType
+      if (traceparent !== undefined) publish.traceparent = traceparent
+      if (tracestate !== undefined) publish.tracestate = tracestate
+      return buildPublishPayload(publish)
     } catch (err) {
       if (err instanceof MqttFnError && err.code === 'ERR_PUBSUB_CLOUD_EVENTS_SER') {
         return daprErrors.cloudEventCreation(target.name, this.appId, err.message)
@@ -485,8 +485,10 @@ class PublishApi {
 const CLOUDEVENTS_CONTENT_TYPE = 'application/cloudevents+json'
 
 /** A Component in binary content mode sends the event that way (publish-properties.ts); otherwise as is. */
-function binaryMode(component: PubsubComponent, payload: Buffer, event: Record<string, unknown> | undefined, properties: PublishOptions): { payload: Buffer; properties: PublishOptions } {
-  if (component.metadata.contentMode !== 'binary' || event === undefined) return { payload, properties }
+function binaryMode(component: PubsubComponent, payload: Buffer, built: PublishPayload | undefined, properties: PublishOptions): { payload: Buffer; properties: PublishOptions } {
+  if (component.metadata.contentMode !== 'binary') return { payload, properties }
+  const event = built?.event
+  if (event === undefined) return { payload, properties }
   return inBinaryMode(event, properties)
 }
 

@@ -123,8 +123,12 @@ export function queryUnescape(s: string, strict = false): string | null {
 export function pathUnescape(s: string, strict: true): string | null
 export function pathUnescape(s: string, strict?: false): string
 export function pathUnescape(s: string, strict = false): string | null {
+  // ASCII without `%` decodes to itself: most pubsub names and topics, on every request.
+  if (PLAIN_ASCII.test(s)) return s
   return decodeText(pathUnescapeBytes(s), strict)
 }
+
+const PLAIN_ASCII = /^[\x00-\x24\x26-\x7f]*$/
 
 /**
  * The route for a request path (query already removed), or `undefined` when daprd has none
