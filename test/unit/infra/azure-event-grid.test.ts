@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadResources } from '../../../src/core/resources/index.js'
 import { ledgerTopic } from '../../../src/forwarder/session-ledger.js'
 import { covers, eventGridTopics, MAX_TOPIC_TEMPLATES, unshared, type EventGridTopics } from '../../../infra/azure/event-grid-topics.js'
+import type { ArmResource, ArmTemplate, Setting } from './arm-template.js'
 
 const root = resolve(import.meta.dirname, '../../..')
 const FUNCTIONS = join(root, 'infra/resources/functions-event-grid')
@@ -19,27 +20,6 @@ const HOST = 'mqttfn-eg-abc.westeurope-1.ts.eventgrid.azure.net'
 /** A Container Apps replica's host name, the forwarder's {podName}. */
 const REPLICA = 'mqttfn-fwd-abc--0000001-6d8f9b7c4-x2x9z'
 
-interface ArmResource {
-  type: string
-  name: string
-  condition?: string
-  apiVersion: string
-  scope?: string
-  dependsOn?: string[]
-  sku?: Record<string, unknown>
-  properties?: Record<string, unknown>
-}
-interface ArmTemplate {
-  parameters: Record<string, { type: string; defaultValue?: unknown; minLength?: number; maxLength?: number; minValue?: number; maxValue?: number }>
-  variables: Record<string, unknown>
-  resources: ArmResource[]
-  outputs: Record<string, { type: string; value: string }>
-}
-interface Setting {
-  name: string
-  value?: string
-  secretRef?: string
-}
 
 let arm: ArmTemplate
 let derived: EventGridTopics

@@ -8,37 +8,10 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { DEFAULT_QUEUE_CONNECTION } from '../../../src/platforms/azure/register.js'
 import { loadResources } from '../../../src/core/resources/index.js'
 import { makeCert } from '../core/resources/builders.js'
+import type { ArmResource, ArmTemplate, Setting } from './arm-template.js'
 
 const root = resolve(import.meta.dirname, '../../..')
 
-interface ArmResource {
-  type: string
-  name: string
-  condition?: string
-  apiVersion: string
-  kind?: string
-  scope?: string
-  dependsOn?: string[]
-  identity?: { type: string; userAssignedIdentities?: Record<string, unknown> }
-  properties?: Record<string, unknown>
-}
-interface ArmParameter {
-  type: string
-  defaultValue?: unknown
-  allowedValues?: unknown[]
-}
-interface ArmTemplate {
-  $schema: string
-  parameters: Record<string, ArmParameter>
-  variables: Record<string, unknown>
-  resources: ArmResource[]
-  outputs: Record<string, { type: string; value: string }>
-}
-interface Setting {
-  name: string
-  value?: string
-  secretRef?: string
-}
 
 let text: string
 let arm: ArmTemplate
