@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 // `npm run synth`: the AWS CloudFormation template from the CDK app infra/aws/app.ts into
-// cdk.out/, offline (no AWS account, no Docker). Builds the function bundles first when
-// dist/functions is missing, and checks that the Azure ARM template parses.
+// cdk.out/, offline (no AWS account, no Docker), and checks that the Azure ARM template parses.
+// The app builds the functions' code itself, with the resources of `-c functionResourcesPath`
+// compiled in (infra/aws/function-code.ts runs scripts/build.mjs): no `npm run build` first.
 //
 //   npm run synth
 //   npm run synth -- -c forwarderReplicas=3 -c brokerTls=ca     (CDK context, as `cdk synth -c`)
 import { spawnSync } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -28,12 +29,6 @@ for (let i = 0; i < argv.length; i++) {
 const run = (args, env = {}) => {
   const result = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } })
   if (result.status !== 0) process.exit(result.status ?? 1)
-}
-
-const bundles = ['http-publish', 'sqs-relay'].map((name) => join(root, 'dist/functions/aws', name, 'index.mjs'))
-if (!bundles.every((file) => existsSync(file))) {
-  console.error('synth: dist/functions is missing; running npm run build first')
-  run([join(root, 'scripts/build.mjs'), '--quiet'])
 }
 
 run(['--import', 'tsx', join(root, 'infra/aws/app.ts')], {

@@ -4,7 +4,7 @@
  * they are known at synth time; what may differ between deployments of one template (the broker
  * secret) is a CloudFormation parameter instead (see stack.ts).
  */
-import { existsSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { isAbsolute, relative, resolve } from 'node:path'
 import type { Node } from 'constructs'
 
@@ -32,9 +32,11 @@ export interface MqttFnConfig {
   root: string
   /** Context `broker`: `secret` (default) or `iot-core`. */
   broker: BrokerMode
-  /** Folder holding `http-publish/` and `sqs-relay/` as `npm run build` writes them. Context `bundlesPath`, default dist/functions/aws. */
-  bundlesPath: string
-  /** Dapr resources the functions load (a Lambda layer). Context `functionResourcesPath`, default infra/resources/functions (functions-iot with broker iot-core). */
+  /**
+   * Dapr resources compiled into the functions' code, which the stack builds at synth
+   * (function-code.ts). Context `functionResourcesPath`, default infra/resources/functions
+   * (functions-iot with broker iot-core).
+   */
   functionResourcesPath: string
   /** Dapr resources baked into the forwarder image, relative to `root`. Context `forwarderResourcesPath`, default infra/resources/forwarder (forwarder-iot with broker iot-core). */
   forwarderResourcesPath: string
@@ -89,13 +91,14 @@ export function configFromContext(node: Node, root: string): MqttFnConfig {
   }
   const defaults = DEFAULT_RESOURCE_FOLDERS[broker as BrokerMode]
 
-  const bundlesPath = resolve(root, str('bundlesPath') ?? 'dist/functions/aws')
-  for (const name of ['http-publish', 'sqs-relay']) {
-    if (!existsSync(resolve(bundlesPath, name, 'index.mjs'))) {
-      throw new ConfigError(`context bundlesPath: ${resolve(bundlesPath, name, 'index.mjs')} is missing; run \`npm run build\` first`)
-    }
+  if (get('bundlesPath') !== undefined) {
+    // Bundles built beforehand carry the resources they were built with, whatever this stack names.
+    throw new ConfigError('context bundlesPath: no longer used; the stack builds the functions\' code at synth with the resources of functionResourcesPath compiled in')
   }
   const functionResourcesPath = folder(root, 'functionResourcesPath', str('functionResourcesPath') ?? defaults.functions)
+  if (!readdirSync(functionResourcesPath).some((file) => /\.ya?ml$/i.test(file))) {
+    throw new ConfigError(`context functionResourcesPath: ${functionResourcesPath} holds no .yaml files`)
+  }
   const forwarderResources = folder(root, 'forwarderResourcesPath', str('forwarderResourcesPath') ?? defaults.forwarder)
   const forwarderResourcesPath = relative(root, forwarderResources).split('\\').join('/')
   if (forwarderResourcesPath.startsWith('..') || isAbsolute(forwarderResourcesPath)) {
@@ -152,7 +155,6 @@ export function configFromContext(node: Node, root: string): MqttFnConfig {
   return {
     root,
     broker: broker as BrokerMode,
-    bundlesPath,
     functionResourcesPath,
     forwarderResourcesPath,
     brokerTls: brokerTls as BrokerTls,

@@ -23,15 +23,14 @@ export class HttpPublish extends Construct {
   readonly httpApi: HttpApi
   readonly stage: HttpStage
 
-  constructor(scope: Construct, id: string, props: FunctionBase & { bundle: string }) {
+  constructor(scope: Construct, id: string, props: FunctionBase) {
     super(scope, id)
     this.handler = new MqttFnFunction(this, 'Handler', {
-      bundle: props.bundle,
+      code: props.code,
       description: 'mqtt-fn HTTP publish: the Dapr publish API onto MQTT',
       // connectTimeout (5 s) + publishTimeout (5 s) with room to spare; the HTTP API gives up at 30 s.
       timeout: Duration.seconds(15),
       environment: props.environment,
-      layers: props.layers,
     })
 
     this.functionUrl = this.handler.function.addFunctionUrl({ authType: FunctionUrlAuthType.NONE })

@@ -1,6 +1,6 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib'
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam'
-import { Architecture, Code, Function, LoggingFormat, Runtime, type ILayerVersion } from 'aws-cdk-lib/aws-lambda'
+import { Architecture, Function, LoggingFormat, Runtime, type Code } from 'aws-cdk-lib/aws-lambda'
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs'
 import { Construct } from 'constructs'
 import { acknowledge } from './nag.js'
@@ -10,20 +10,19 @@ export const FUNCTION_RUNTIME = Runtime.NODEJS_22_X
 export const FUNCTION_ARCHITECTURE = Architecture.ARM_64
 
 export interface MqttFnFunctionProps {
-  /** Folder `npm run build` wrote: index.mjs (handler `index.handler`), its map, resources/. */
-  bundle: string
+  /** The built function (function-code.ts): index.mjs (handler `index.handler`) with its resources compiled in. */
+  code: Code
   description: string
   timeout: Duration
   memorySize?: number
   environment: Record<string, string>
-  layers: ILayerVersion[]
 }
 
 /**
- * One of the bundles `npm run build` made, deployed as it is (Code.fromAsset: no bundling at
- * synth, no Docker), with its own log group and a role that may write to that log group and
- * nothing else (instead of the AWS managed AWSLambdaBasicExecutionRole, which allows every
- * log group of the account).
+ * One of the function bundles, built at synth with the stack's resources compiled in
+ * (function-code.ts: scripts/build.mjs run locally, no Docker), with its own log group and a
+ * role that may write to that log group and nothing else (instead of the AWS managed
+ * AWSLambdaBasicExecutionRole, which allows every log group of the account).
  */
 export class MqttFnFunction extends Construct {
   readonly function: Function
@@ -43,8 +42,7 @@ export class MqttFnFunction extends Construct {
       description: props.description,
       runtime: FUNCTION_RUNTIME,
       architecture: FUNCTION_ARCHITECTURE,
-      // resources/ is the development folder the build copied; the layer brings the deployed one.
-      code: Code.fromAsset(props.bundle, { exclude: ['resources', 'resources/**'] }),
+      code: props.code,
       handler: 'index.handler',
       timeout: props.timeout,
       memorySize: props.memorySize ?? 256,
@@ -52,7 +50,6 @@ export class MqttFnFunction extends Construct {
       logGroup: this.logGroup,
       loggingFormat: LoggingFormat.JSON,
       environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
-      layers: props.layers,
     })
     acknowledge(
       this.function,

@@ -22,14 +22,13 @@ export class SqsRelay extends Construct {
   readonly queue: Queue
   readonly deadLetterQueue: Queue
 
-  constructor(scope: Construct, id: string, props: FunctionBase & { bundle: string }) {
+  constructor(scope: Construct, id: string, props: FunctionBase) {
     super(scope, id)
     this.handler = new MqttFnFunction(this, 'Handler', {
-      bundle: props.bundle,
+      code: props.code,
       description: 'mqtt-fn SQS relay: queue messages onto MQTT',
       timeout: RELAY_TIMEOUT,
       environment: props.environment,
-      layers: props.layers,
     })
     this.deadLetterQueue = new Queue(this, 'DeadLetters', {
       retentionPeriod: Duration.days(14),

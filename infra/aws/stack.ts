@@ -1,4 +1,3 @@
-import { join } from 'node:path'
 import { ArnFormat, CfnOutput, CfnParameter, Stack, type StackProps } from 'aws-cdk-lib'
 import { Vpc, type IVpc } from 'aws-cdk-lib/aws-ec2'
 import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager'
@@ -6,11 +5,10 @@ import type { Construct } from 'constructs'
 import { BrokerSecret } from './broker-secret.js'
 import { ConfigError, type MqttFnConfig } from './config.js'
 import { ForwarderService } from './forwarder-service.js'
-import { FUNCTION_RESOURCES_PATH, FunctionResources } from './function-resources.js'
+import { functionCode } from './function-code.js'
 import { HttpPublish } from './http-publish.js'
 import { grantIot, IotCoreEndpoint } from './iot-core.js'
 import type { IotPermissions } from './iot-permissions.js'
-import { FUNCTION_ARCHITECTURE, FUNCTION_RUNTIME } from './mqtt-fn-function.js'
 import { acknowledge } from './nag.js'
 import { SqsRelay } from './sqs-relay.js'
 
@@ -81,31 +79,27 @@ export class MqttFnStack extends Stack {
       'The token reaches the function as a dynamic reference resolved at deployment, so a rotation would take effect only with the next deployment; rotate it by updating the secret and redeploying (see the README (Deploy)).',
     )
 
-    const resources = new FunctionResources(this, 'FunctionResources', {
-      path: config.functionResourcesPath,
-      runtime: FUNCTION_RUNTIME,
-      architecture: FUNCTION_ARCHITECTURE,
-    })
+    // The functions' code is built here with the resources of functionResourcesPath compiled in
+    // (function-code.ts): no layer, no MQTTFN_RESOURCES_PATH (which would make a cold start read
+    // and parse YAML). Their secrets and template tags still resolve at cold start from this
+    // environment.
     const settings: Record<string, string> = {
-      MQTTFN_RESOURCES_PATH: FUNCTION_RESOURCES_PATH,
       APP_ID: config.appId,
       ...brokerEnvironment,
     }
 
     this.httpPublish = new HttpPublish(this, 'HttpPublish', {
-      bundle: join(config.bundlesPath, 'http-publish'),
+      code: functionCode(config.functionResourcesPath, 'http-publish'),
       environment: {
         ...settings,
         // unsafeUnwrap() gives the `{{resolve:secretsmanager:...}}` reference, not the value.
         APP_API_TOKEN: this.apiToken.secretValue.unsafeUnwrap(),
       },
-      layers: [resources.layer],
     })
 
     this.sqsRelay = new SqsRelay(this, 'SqsRelay', {
-      bundle: join(config.bundlesPath, 'sqs-relay'),
+      code: functionCode(config.functionResourcesPath, 'sqs-relay'),
       environment: { ...settings, ...(config.relayTopic !== undefined ? { MQTTFN_TOPIC: config.relayTopic } : {}) },
-      layers: [resources.layer],
     })
 
     this.forwarder = new ForwarderService(this, 'Forwarder', {

@@ -1,7 +1,7 @@
 // The CDK app of infra/aws with context broker=iot-core, synthesized as `npm run synth -- -c
 // broker=iot-core` does (createApp: the IoT permissions are read from the resources first), then
 // checked with aws-cdk-lib's assertions and cdk-nag; and loadIotPermissions' refusals. Offline,
-// no Docker, stand-in bundles (see aws-stack.test.ts).
+// no Docker; the functions' code built by the stack with functions-iot compiled in (see aws-stack.test.ts).
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -23,7 +23,6 @@ interface Resource {
 }
 
 let work: string
-let bundles: string
 let app: App
 let stack: MqttFnStack
 let template: Template
@@ -32,12 +31,6 @@ let config: MqttFnConfig
 let derived: IotPermissions
 let savedDocker: string | undefined
 
-async function fakeBundles(dir: string): Promise<void> {
-  for (const name of ['http-publish', 'sqs-relay']) {
-    await mkdir(join(dir, name), { recursive: true })
-    await writeFile(join(dir, name, 'index.mjs'), `export const handler = async () => ({ fake: ${JSON.stringify(name)} })\n`)
-  }
-}
 
 const resourcesOf = (type: string): [string, Resource][] => Object.entries(json.Resources).filter(([, r]) => r.Type === type)
 const asList = (v: unknown): unknown[] => (Array.isArray(v) ? v : [v])
@@ -93,16 +86,14 @@ beforeAll(async () => {
   savedDocker = process.env.CDK_DOCKER
   process.env.CDK_DOCKER = join(tmpdir(), 'mqttfn-no-docker', 'docker')
   work = await mkdtemp(join(tmpdir(), 'mqttfn-cdk-iot-'))
-  bundles = join(work, 'bundles')
-  await fakeBundles(bundles)
-  const context = { broker: 'iot-core', bundlesPath: bundles, relayTopic: 'orders/new' }
+  const context = { broker: 'iot-core', relayTopic: 'orders/new' }
   ;({ app, stack } = await createApp({ outdir: join(work, 'cdk.out'), context }, root))
   app.synth() // throws on any cdk-nag finding not acknowledged
   template = Template.fromStack(stack)
   json = template.toJSON() as typeof json
   config = configFromContext(new App({ context }).node, root)
   derived = await loadIotPermissions(config)
-}, 60_000)
+}, 120_000)
 
 afterAll(async () => {
   if (savedDocker === undefined) delete process.env.CDK_DOCKER
@@ -128,13 +119,25 @@ describe('broker iot-core: no broker secret', () => {
     expect(reads).toEqual([])
   })
 
-  it('uses the iot-core resource folders (layer and forwarder image)', async () => {
+  it("uses the iot-core resource folders (the functions' code and the forwarder image)", async () => {
     expect(config.functionResourcesPath).toBe(join(root, 'infra/resources/functions-iot'))
     expect(config.forwarderResourcesPath).toBe('infra/resources/forwarder-iot')
     const manifest = JSON.parse(await readFile(join(work, 'cdk.out', `${STACK_NAME}.assets.json`), 'utf8')) as {
       dockerImages: Record<string, { source: { dockerBuildArgs: Record<string, string> } }>
     }
     expect(Object.values(manifest.dockerImages).map((i) => i.source.dockerBuildArgs)).toEqual([{ RESOURCES: 'infra/resources/forwarder-iot' }])
+    // Both functions run their bundle with functions-iot/pubsub.yaml compiled in: no layer, no MQTTFN_RESOURCES_PATH.
+    const ours = resourcesOf('AWS::Lambda::Function').filter(([, r]) => /^mqtt-fn (HTTP publish|SQS relay)/.test(String(r.Properties?.['Description'])))
+    expect(ours).toHaveLength(2)
+    for (const [id, fn] of ours) {
+      expect(fn.Properties?.['Layers'], id).toBeUndefined()
+      expect(Object.keys((fn.Properties!['Environment'] as { Variables: Json }).Variables), id).not.toContain('MQTTFN_RESOURCES_PATH')
+      const key = String((fn.Properties!['Code'] as { S3Key: unknown }).S3Key)
+      const code = await readFile(join(work, 'cdk.out', `asset.${key.replace(/\.zip$/, '')}`, 'index.mjs'), 'utf8')
+      for (const text of ['aws-sigv4', 'orders/new,orders/priority', 'envstore']) expect(code, `${id}: ${text}`).toContain(text)
+      expect(code, id).not.toContain('MQTT_CA_CERT')
+    }
+    template.resourceCountIs('AWS::Lambda::LayerVersion', 0)
   })
 })
 
@@ -260,7 +263,7 @@ describe('broker iot-core: cdk-nag AwsSolutions', () => {
 })
 
 describe('broker iot-core: context', () => {
-  const check = (context: Record<string, unknown>) => () => configFromContext(new App({ context: { bundlesPath: bundles, ...context } }).node, root)
+  const check = (context: Record<string, unknown>) => () => configFromContext(new App({ context }).node, root)
 
   it('refuses an unknown broker and brokerTls with iot-core, naming the context key', () => {
     expect(check({ broker: 'foo' })).toThrow(ConfigError)
@@ -271,7 +274,7 @@ describe('broker iot-core: context', () => {
   })
 
   it('refuses to build an iot-core stack synchronously without its IoT permissions', () => {
-    expect(() => buildApp({ outdir: join(work, 'cdk.out.sync'), context: { broker: 'iot-core', bundlesPath: bundles } }, root)).toThrow(/context broker: iot-core needs the IoT permissions/)
+    expect(() => buildApp({ outdir: join(work, 'cdk.out.sync'), context: { broker: 'iot-core' } }, root)).toThrow(/context broker: iot-core needs the IoT permissions/)
   })
 
   it('refuses a relayTopic the functions may not publish to', async () => {

@@ -1,10 +1,12 @@
 // The CDK app of infra/aws, synthesized here as `npm run synth` does (offline: no AWS account,
 // no Docker; the forwarder image is only fingerprinted), then checked with aws-cdk-lib's
-// assertions and cdk-nag. The function bundles are stand-ins in a temp folder (the app only
-// fingerprints and copies them), so this file does not depend on, or race with, `npm run build`.
-import { mkdtemp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+// assertions and cdk-nag. The stack builds the functions' code itself at synth, with the
+// resources of functionResourcesPath compiled in (infra/aws/function-code.ts runs
+// scripts/build.mjs into a temp folder), so this file does not depend on, or race with, `npm run build`.
+import { cp, mkdtemp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { Validations, type App } from 'aws-cdk-lib'
 import { Match, Template } from 'aws-cdk-lib/assertions'
 import { AwsSolutionsChecks } from 'cdk-nag'
@@ -13,6 +15,7 @@ import { buildApp, STACK_NAME } from '../../../infra/aws/build-app.js'
 import { ConfigError, configFromContext, DEFAULT_TARGET_FUNCTIONS } from '../../../infra/aws/config.js'
 import type { MqttFnStack } from '../../../infra/aws/stack.js'
 import { loadResources } from '../../../src/core/resources/index.js'
+import { httpEventV2, lambdaContext } from '../../../support/aws-events.js'
 import { makeCert } from '../core/resources/builders.js'
 
 const root = resolve(import.meta.dirname, '../../..')
@@ -40,24 +43,22 @@ interface Resource {
 }
 
 let work: string
-let bundles: string
 let app: App
 let stack: MqttFnStack
 let template: Template
 let json: { Resources: Record<string, Resource>; Parameters: Record<string, Json>; Outputs: Record<string, Json> }
 const savedEnv: Record<string, string | undefined> = {}
 
-/** Stand-ins for what `npm run build` writes: the app needs index.mjs in each bundle folder. */
-async function fakeBundles(dir: string): Promise<void> {
-  for (const name of ['http-publish', 'sqs-relay']) {
-    await mkdir(join(dir, name, 'resources'), { recursive: true })
-    await writeFile(join(dir, name, 'index.mjs'), `export const handler = async () => ({ fake: ${JSON.stringify(name)} })\n`)
-    await writeFile(join(dir, name, 'resources', 'pubsub.yaml'), '# development resources, replaced by the layer\n')
-  }
+function synth(context: Record<string, unknown>, outdir: string): { app: App; stack: MqttFnStack } {
+  return buildApp({ outdir, context }, root)
 }
 
-function synth(context: Record<string, unknown>, outdir: string): { app: App; stack: MqttFnStack } {
-  return buildApp({ outdir, context: { bundlesPath: bundles, ...context } }, root)
+/** The folder of cdk.out (`outdir`) that `template`'s function `description` deploys: its Code.S3Key is the asset hash. */
+function functionAsset(t: { Resources: Record<string, Resource> }, outdir: string, description: RegExp): string {
+  const fn = Object.values(t.Resources).find((r) => r.Type === 'AWS::Lambda::Function' && description.test(String(r.Properties?.['Description'])))
+  const key = (fn?.Properties?.['Code'] as { S3Key?: unknown } | undefined)?.S3Key
+  expect(key, `the function ${description}`).toMatch(/^[0-9a-f]{64}\.zip$/)
+  return join(outdir, `asset.${String(key).replace(/\.zip$/, '')}`)
 }
 
 function resourcesOf(type: string): [string, Resource][] {
@@ -90,8 +91,6 @@ beforeAll(async () => {
     process.env[k] = v
   }
   work = await mkdtemp(join(tmpdir(), 'mqttfn-cdk-'))
-  bundles = join(work, 'bundles')
-  await fakeBundles(bundles)
   ;({ app, stack } = synth(
     { forwarderReplicas: '3', forwarderTargetFunctions: TARGETS.join(','), relayTopic: 'relay/default', forwarderAppUrl: 'https://orders.example.com' },
     join(work, 'cdk.out'),
@@ -100,7 +99,7 @@ beforeAll(async () => {
   app.synth()
   template = Template.fromStack(stack)
   json = template.toJSON() as typeof json
-}, 60_000)
+}, 120_000)
 
 afterAll(async () => {
   for (const [k, v] of Object.entries(savedEnv)) {
@@ -112,8 +111,9 @@ afterAll(async () => {
 
 describe('synthesis', () => {
   it('runs offline, without Docker (CDK_DOCKER points at nothing)', () => {
-    // No wall-clock bound: synth takes 10-13 s on a 2-core box; what matters is that it needs
-    // neither Docker (see beforeAll) nor an AWS account, and the hook's 60 s timeout catches a hang.
+    // No wall-clock bound: synth with the functions' build takes 15-20 s on a 2-core box; what
+    // matters is that it needs neither Docker (see beforeAll) nor an AWS account, and the hook's
+    // 120 s timeout catches a hang.
     expect(stack.stackName).toBe(STACK_NAME)
     expect(process.env.CDK_DOCKER).toContain('mqttfn-no-docker')
   })
@@ -140,17 +140,16 @@ describe('synthesis', () => {
 })
 
 describe('HTTP publish function', () => {
-  it('is Node.js 22 on arm64, runs the bundle as built, and reads the resources from the layer', () => {
+  it('is Node.js 22 on arm64 and runs index.handler of its bundle, with no layer', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Description: Match.stringLikeRegexp('HTTP publish'),
       Runtime: 'nodejs22.x',
       Architectures: ['arm64'],
       Handler: 'index.handler',
-      Layers: [{ Ref: Match.stringLikeRegexp('^FunctionResourcesLayer') }],
-      Environment: { Variables: Match.objectLike({ MQTTFN_RESOURCES_PATH: '/opt/mqtt-fn/resources', APP_ID: 'mqtt-fn' }) },
+      Layers: Match.absent(),
+      Environment: { Variables: Match.objectLike({ APP_ID: 'mqtt-fn' }) },
     })
-    template.resourceCountIs('AWS::Lambda::LayerVersion', 1)
-    template.hasResourceProperties('AWS::Lambda::LayerVersion', { CompatibleRuntimes: ['nodejs22.x'], CompatibleArchitectures: ['arm64'] })
+    template.resourceCountIs('AWS::Lambda::LayerVersion', 0)
   })
 
   it('has a public Function URL (the function checks dapr-api-token itself)', () => {
@@ -213,7 +212,8 @@ describe('SQS relay', () => {
       Description: Match.stringLikeRegexp('SQS relay'),
       Runtime: 'nodejs22.x',
       Architectures: ['arm64'],
-      Environment: { Variables: Match.objectLike({ MQTTFN_TOPIC: 'relay/default', MQTTFN_RESOURCES_PATH: '/opt/mqtt-fn/resources' }) },
+      Layers: Match.absent(),
+      Environment: { Variables: Match.objectLike({ MQTTFN_TOPIC: 'relay/default' }) },
     })
   })
 
@@ -228,6 +228,130 @@ describe('SQS relay', () => {
   it('outputs the queue URL', () => {
     expect(Object.keys(json.Outputs)).toEqual(expect.arrayContaining(['QueueUrl', 'DeadLetterQueueUrl']))
   })
+})
+
+/** yaml's own message for MULTILINE_IMPLICIT_KEY: in the YAML chunk, never in a bundle with compiled resources. */
+const YAML_PARSER_MARKER = 'Implicit keys need to be on a single line'
+
+describe("the functions' code: resources compiled in at synth", () => {
+  it('gives no function MQTTFN_RESOURCES_PATH and no layer', () => {
+    const functions = resourcesOf('AWS::Lambda::Function')
+    expect(functions.length).toBeGreaterThanOrEqual(2)
+    for (const [id, fn] of functions) {
+      expect(fn.Properties?.['Layers'], id).toBeUndefined()
+      const vars = (fn.Properties?.['Environment'] as { Variables?: Json } | undefined)?.Variables ?? {}
+      expect(Object.keys(vars), id).not.toContain('MQTTFN_RESOURCES_PATH')
+    }
+    template.resourceCountIs('AWS::Lambda::LayerVersion', 0)
+  })
+
+  it('deploys each function as scripts/build.mjs builds it with infra/resources/functions compiled in, the documents as written', async () => {
+    const publish = functionAsset(json, join(work, 'cdk.out'), /HTTP publish/)
+    const relay = functionAsset(json, join(work, 'cdk.out'), /SQS relay/)
+    expect(publish).not.toBe(relay)
+    for (const dir of [publish, relay]) {
+      const files = await readdir(dir)
+      expect(files).toEqual(expect.arrayContaining(['index.mjs', 'index.mjs.map', 'resources-yaml.mjs', 'mqtt-ws.mjs', 'aws-sigv4.mjs']))
+      // The folder is copied only for a resource that reads a file at run time; these do not.
+      expect(files).not.toContain('resources')
+      const code = await readFile(join(dir, 'index.mjs'), 'utf8')
+      // infra/resources/functions/pubsub.yaml, compiled: the file, its components, the secret
+      // references by name (resolved from the environment at cold start).
+      for (const text of ['pubsub.yaml', 'envstore', 'secretstores.local.env', 'MQTT_URL', 'MQTT_CA_CERT', 'MQTT_CLIENT_CERT', 'MQTT_CLIENT_KEY']) expect(code, text).toContain(text)
+      // No YAML parser, and the YAML chunk only as the dynamic import MQTTFN_RESOURCES_PATH takes.
+      expect(code).not.toContain(YAML_PARSER_MARKER)
+      expect(code).not.toMatch(/from\s*["']\.\/resources-yaml\.mjs["']/)
+      expect(await readFile(join(dir, 'resources-yaml.mjs'), 'utf8')).toContain(YAML_PARSER_MARKER)
+    }
+    // Each asset is its own function's bundle.
+    expect(await readFile(join(publish, 'index.mjs'), 'utf8')).not.toBe(await readFile(join(relay, 'index.mjs'), 'utf8'))
+  })
+
+  it('loads the compiled resources at cold start without the YAML chunk, the secrets from its environment', async () => {
+    const copy = join(work, 'cold-start')
+    await cp(functionAsset(json, join(work, 'cdk.out'), /HTTP publish/), copy, { recursive: true })
+    // Reading YAML would need this chunk: without it, only the compiled resources can load.
+    await rm(join(copy, 'resources-yaml.mjs'))
+    const saved = { APP_ID: process.env['APP_ID'], MQTTFN_RESOURCES_PATH: process.env['MQTTFN_RESOURCES_PATH'] }
+    process.env['APP_ID'] = 'cold-start-app'
+    delete process.env['MQTTFN_RESOURCES_PATH']
+    try {
+      // The bundle reads its settings when imported, as Lambda's cold start does; MQTT_* and the tokens are SECRET_ENV.
+      const { handler } = (await import(pathToFileURL(join(copy, 'index.mjs')).href)) as {
+        handler: (event: unknown, context: unknown) => Promise<{ statusCode: number; body?: string }>
+      }
+      const res = await handler(httpEventV2({ method: 'GET', url: '/v1.0/metadata', headers: { 'dapr-api-token': SECRET_ENV.DAPR_API_TOKEN } }), lambdaContext())
+      expect(res.statusCode, res.body).toBe(200)
+      const metadata = JSON.parse(res.body ?? '{}') as { id?: string; components?: { name: string; type: string }[] }
+      expect(metadata.id).toBe('cold-start-app')
+      // Loading resolved the pubsub's secretKeyRefs from the environment (a missing one fails the request).
+      expect(metadata.components?.map((c) => `${c.name} ${c.type}`)).toEqual(['pubsub pubsub.mqtt'])
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k]
+        else process.env[k] = v
+      }
+    }
+  })
+
+  it('compiles the folder functionResourcesPath names, its secrets and template tags left to the cold start', async () => {
+    const resources = join(work, 'custom-resources')
+    await mkdir(resources, { recursive: true })
+    const yaml = (lines: string[]) => `${lines.join('\n')}\n`
+    await writeFile(
+      join(resources, 'pubsub.yaml'),
+      yaml([
+        'apiVersion: dapr.io/v1alpha1',
+        'kind: Component',
+        'metadata:',
+        '  name: bus-secrets',
+        'spec:',
+        '  type: secretstores.local.file',
+        '  version: v1',
+        '  metadata:',
+        '    - name: secretsFile',
+        '      value: bus-secrets.json',
+        '---',
+        'apiVersion: dapr.io/v1alpha1',
+        'kind: Component',
+        'metadata:',
+        '  name: orders-bus',
+        'spec:',
+        '  type: pubsub.mqtt',
+        '  version: v1',
+        '  metadata:',
+        '    - name: url',
+        '      secretKeyRef: { name: BUS_URL, key: BUS_URL }',
+        '    - name: consumerID',
+        '      value: "{appID}-{podName}"',
+        'auth:',
+        '  secretStore: bus-secrets',
+      ]),
+    )
+    await writeFile(join(resources, 'bus-secrets.json'), '{"BUS_URL": "mqtt://bus.example.com:1883"}\n')
+    const outdir = join(work, 'cdk.out.resources')
+    const other = synth({ functionResourcesPath: resources, appId: 'shop-7', brokerTls: 'none' }, outdir)
+    other.app.synth()
+    const t = Template.fromStack(other.stack).toJSON() as typeof json
+    for (const description of [/HTTP publish/, /SQS relay/]) {
+      const dir = functionAsset(t, outdir, description)
+      expect(dir).not.toBe(functionAsset(json, join(work, 'cdk.out'), description))
+      const code = await readFile(join(dir, 'index.mjs'), 'utf8')
+      for (const text of ['orders-bus', 'bus-secrets', 'BUS_URL', '{appID}-{podName}']) expect(code, text).toContain(text)
+      expect(code).not.toContain('envstore')
+      // APP_ID is the function's environment; the consumerID is resolved with it at cold start.
+      expect(code).not.toContain('shop-7')
+      expect(code).not.toContain(YAML_PARSER_MARKER)
+      // A secretstores.local.file reads its file at run time: the build puts the folder beside the bundle.
+      expect((await readdir(join(dir, 'resources'))).sort()).toEqual(['bus-secrets.json', 'pubsub.yaml'])
+    }
+    for (const r of Object.values(t.Resources).filter((r) => r.Type === 'AWS::Lambda::Function')) {
+      const vars = (r.Properties!['Environment'] as { Variables: Json }).Variables
+      expect(vars['APP_ID']).toBe('shop-7')
+      expect(vars['MQTTFN_RESOURCES_PATH']).toBeUndefined()
+      expect(r.Properties!['Layers']).toBeUndefined()
+    }
+  }, 120_000)
 })
 
 describe('forwarder on ECS Fargate', () => {
@@ -398,7 +522,7 @@ describe('context', () => {
 
   it('refuses values it cannot use, naming the context key', async () => {
     const { App } = await import('aws-cdk-lib')
-    const check = (context: Record<string, unknown>) => () => configFromContext(new App({ context: { bundlesPath: bundles, ...context } }).node, root)
+    const check = (context: Record<string, unknown>) => () => configFromContext(new App({ context }).node, root)
     expect(check({ brokerTls: 'tls' })).toThrow(ConfigError)
     expect(check({ brokerTls: 'tls' })).toThrow(/context brokerTls/)
     expect(check({ forwarderReplicas: 'two' })).toThrow(/context forwarderReplicas/)
@@ -407,7 +531,9 @@ describe('context', () => {
     expect(check({ forwarderResourcesPath: '/etc' })).toThrow(/context forwarderResourcesPath/)
     expect(check({ forwarderResourcesPath: 'test/fixtures/resources/valid' })).toThrow(/not in the image's build context/)
     expect(check({ forwarderResourcesPath: 'resources' })().forwarderResourcesPath).toBe('resources')
-    expect(check({ bundlesPath: join(work, 'nothing') })).toThrow(/npm run build/)
+    expect(check({ bundlesPath: 'dist/functions/aws' })).toThrow(/context bundlesPath: no longer used; the stack builds the functions' code at synth/)
+    expect(check({ functionResourcesPath: join(work, 'nothing') })).toThrow(/context functionResourcesPath: no folder/)
+    expect(check({ functionResourcesPath: 'infra/aws' })).toThrow(/context functionResourcesPath: .* holds no \.yaml files/)
     expect(check({ apiTokenSecretArn: 'my-token' })).toThrow(/context apiTokenSecretArn/)
     expect(check({ forwarderTargetFunctions: '["a-fn", "b-fn"]' })().forwarderTargetFunctions).toEqual(['a-fn', 'b-fn'])
   })
