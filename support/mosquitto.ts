@@ -33,6 +33,14 @@ export interface MosquittoOptions {
    * After `kill()` only what the autosave already wrote survives.
    */
   persistence?: boolean
+  /**
+   * When persistence saves. 'every-change' (default): on the loop pass after any change, so a
+   * kill() loses next to nothing. But every save writes the whole database: with a backlog of
+   * thousands queued the broker crawls (measured here: 16,000 queued QoS 1 messages took 195 s
+   * to publish and 19 s to drain, against 0.8 s and 0.3 s). A number: Mosquitto's
+   * autosave_interval in seconds, as brokers run in production.
+   */
+  autosave?: 'every-change' | number
   /** Lines appended to the config (e.g. `max_inflight_messages 5`, `acl_file ...`). */
   extraConfig?: string[]
   /** Require these users (password file); anonymous clients are refused. */
@@ -97,9 +105,11 @@ async function startOnce(opts: MosquittoOptions): Promise<MosquittoBroker> {
   if (opts.persistence) {
     const data = path.join(dir, 'data')
     await mkdir(data)
-    // Save after every change, on Mosquitto's next loop pass: a SIGKILL right after a change
-    // can still lose it; stop()/restart() (SIGTERM) always save.
-    lines.push('persistence true', `persistence_location ${data}/`, 'autosave_interval 1', 'autosave_on_changes true')
+    // 'every-change': on Mosquitto's next loop pass, so a SIGKILL right after a change can
+    // still lose it. stop()/restart() (SIGTERM) always save.
+    const autosave = opts.autosave ?? 'every-change'
+    const when = autosave === 'every-change' ? ['autosave_interval 1', 'autosave_on_changes true'] : [`autosave_interval ${autosave}`, 'autosave_on_changes false']
+    lines.push('persistence true', `persistence_location ${data}/`, ...when)
   }
   lines.push(...(opts.extraConfig ?? []))
   await writeFile(configPath, lines.join('\n') + '\n')

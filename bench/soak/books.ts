@@ -321,8 +321,8 @@ export class Books {
  *   swallowed it, or the forwarder renewed its connection on its own (keepalive timeout,
  *   resubscribe timeout, renewal after released messages);
  * - the PUBACK was written to the broker's socket but the connection closed before the
- *   broker read it (Mosquitto reads one packet per loop pass, and with persistence it saves
- *   its whole database in every pass that changed something: PUBACKs queue up unread);
+ *   broker read it (Mosquitto reads one packet per loop pass and reads nothing while it saves
+ *   its database: PUBACKs queue up unread);
  * - the broker held a second copy because the publisher resent it after a broker restart;
  * - a delivery from an older connection was still retrying when the redelivery succeeded, or
  *   still running when the broker redelivered it (the older connection gone, its PUBACK could
